@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BlueclerkConfig(AppConfig):
+    name = "blueclerk"
+    verbose_name = "Organizations"
