@@ -283,3 +283,24 @@ class Notification(OrganizationOwned):
 
     def __str__(self):
         return self.title
+
+
+class WebhookDelivery(models.Model):
+    """One webhook event as a provider delivered it, kept so the same event delivered twice is applied
+    once. `event_key` is the provider's event id (CloudEvents `id`) or, when the format has none, a
+    digest of the fields that identify the change."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event_key = models.CharField(max_length=200)
+    # The changes the event names: [{"kind": "invoice", "remote_id": "42", "operation": "update"}, ...].
+    changes = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "event_key"], name="webhook_delivery_once")]
+
+    def __str__(self):
+        return f"{self.provider} webhook {self.event_key}"
