@@ -7,10 +7,12 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", views.settings_page, name="settings"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
+    path("webhooks/", include("integrations.webhook_urls")),
     path("", include("invoices.urls")),
 ]
 
