@@ -393,3 +393,8 @@ class ProviderAdapter:
     @classmethod
     def verify_webhook(cls, *, body: bytes, headers, secret: str) -> bool:
         raise NotImplementedError
+
+    def confirm_webhook(self, *, callback_id: str, verifier: str) -> None:
+        """FreshBooks: send a callback's verifier back (PUT .../events/callbacks/<id>) so FreshBooks
+        starts delivering; raises RecordRejected when FreshBooks refuses the verifier."""
+        raise NotImplementedError

@@ -1,0 +1,310 @@
+"""Provider webhooks: is this delivery genuine, which connection is it for, which records changed.
+
+Nothing here writes business data. A verified delivery is recorded once (WebhookDelivery, unique per
+provider and event) and a targeted pull is enqueued; the pull reads the records from the provider's
+API, so a webhook is a hint and the API the truth (QuickBooks aggregates events over minutes, Xero
+sends only ids).
+
+Signatures (constant-time comparisons):
+- QuickBooks `intuit-signature` = base64(HMAC-SHA256(verifier token, raw body)). Two body formats:
+  legacy `{"eventNotifications": [...]}` and CloudEvents (a JSON array, mandatory from 2026).
+- Xero `x-xero-signature` = base64(HMAC-SHA256(webhook key, raw body)). An "intent to receive" check is
+  a signed delivery with no events: answer 200; unsigned or badly signed: 401, empty body either way.
+- FreshBooks: form posts. Registering a callback makes FreshBooks post `name=callback.verify` with a
+  `verifier`; we keep it as pending and a task confirms it with FreshBooks (only the genuine verifier
+  is accepted there), which makes it the connection's signing key. Deliveries carry
+  `X-FreshBooks-Hmac-SHA256` = base64(HMAC-SHA256(verifier, JSON of the form data)) per FreshBooks'
+  documentation; a signature over the raw body is accepted too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Connection, Kind, WebhookDelivery
+from .providers.config import provider_config
+
+logger = logging.getLogger(__name__)
+
+QUICKBOOKS_KINDS = {"customer": Kind.CUSTOMER, "item": Kind.ITEM, "invoice": Kind.INVOICE, "payment": Kind.PAYMENT}
+XERO_KINDS = {"CONTACT": Kind.CUSTOMER, "INVOICE": Kind.INVOICE}
+FRESHBOOKS_KINDS = {"client": Kind.CUSTOMER, "item": Kind.ITEM, "invoice": Kind.INVOICE, "payment": Kind.PAYMENT}
+OPERATIONS = {"create": "create", "created": "create", "update": "update", "updated": "update", "merge": "update",
+              "emailed": "update", "delete": "delete", "deleted": "delete", "void": "void", "voided": "void"}  # fmt: skip
+
+
+class WebhookRejected(Exception):
+    """Bad or missing signature, or a body we cannot read: answer 401 and change nothing."""
+
+
+@dataclass
+class Event:
+    """One change a delivery announces."""
+
+    account: str  # QuickBooks realmId, Xero tenantId, FreshBooks account_id
+    key: str  # unique per provider: the event id, or a digest of what identifies the change
+    kind: str
+    remote_id: str
+    operation: str  # create, update, delete, void
+
+
+@dataclass
+class Delivery:
+    provider: str
+    events: list[Event] = field(default_factory=list)
+    # FreshBooks registration handshake: {"account": ..., "callback_id": ..., "verifier": ...}.
+    verification: dict | None = None
+
+
+# --- Signatures --------------------------------------------------------------------------------------
+
+
+def signature_matches(*, secret, message, signature):
+    if not secret or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, signature.strip())
+
+
+# --- Parsing -----------------------------------------------------------------------------------------
+
+
+def delivery_parse(*, provider, body, headers):
+    """Verify and parse one delivery. Raises WebhookRejected unless it is genuine and readable."""
+    parse = {"quickbooks": _quickbooks, "xero": _xero, "freshbooks": _freshbooks}.get(provider)
+    if parse is None:
+        raise WebhookRejected(f"{provider} does not send webhooks.")
+    return parse(body, headers)
+
+
+def _quickbooks(body, headers):
+    secret = provider_config("quickbooks").webhook_secret
+    if not signature_matches(secret=secret, message=body, signature=headers.get("intuit-signature", "")):
+        raise WebhookRejected("Bad QuickBooks signature.")
+    payload = _json(body)
+    events = []
+    if isinstance(payload, list):  # CloudEvents
+        for ce in payload:
+            # type: qbo.<entity>.<operation>.v1
+            parts = str(ce.get("type", "")).split(".")
+            if len(parts) < 3 or parts[1] not in QUICKBOOKS_KINDS:
+                continue
+            events.append(
+                Event(
+                    account=str(ce.get("intuitaccountid", "")),
+                    key=f"ce:{ce.get('id') or _digest(ce)}",
+                    kind=QUICKBOOKS_KINDS[parts[1]],
+                    remote_id=str(ce.get("intuitentityid", "")),
+                    operation=OPERATIONS.get(parts[2].lower(), "update"),
+                )
+            )
+    elif isinstance(payload, dict):
+        for notification in payload.get("eventNotifications", []):
+            realm = str(notification.get("realmId", ""))
+            for entity in (notification.get("dataChangeEvent") or {}).get("entities", []):
+                name = str(entity.get("name", "")).lower()
+                if name not in QUICKBOOKS_KINDS:
+                    continue
+                events.append(
+                    Event(
+                        account=realm,
+                        key="legacy:"
+                        + _digest([realm, name, entity.get("id"), entity.get("operation"), entity.get("lastUpdated")]),
+                        kind=QUICKBOOKS_KINDS[name],
+                        remote_id=str(entity.get("id", "")),
+                        operation=OPERATIONS.get(str(entity.get("operation", "")).lower(), "update"),
+                    )
+                )
+    else:
+        raise WebhookRejected("Unreadable QuickBooks webhook.")
+    return Delivery(provider="quickbooks", events=[e for e in events if e.account and e.remote_id])
+
+
+def _xero(body, headers):
+    secret = provider_config("xero").webhook_secret
+    if not signature_matches(secret=secret, message=body, signature=headers.get("x-xero-signature", "")):
+        raise WebhookRejected("Bad Xero signature.")
+    payload = _json(body)
+    if not isinstance(payload, dict):
+        raise WebhookRejected("Unreadable Xero webhook.")
+    events = []
+    for ev in payload.get("events") or []:
+        kind = XERO_KINDS.get(str(ev.get("eventCategory", "")).upper())
+        if kind is None:
+            continue
+        events.append(
+            Event(
+                account=str(ev.get("tenantId", "")),
+                key=_digest(
+                    [
+                        ev.get("tenantId"),
+                        ev.get("eventCategory"),
+                        ev.get("resourceId"),
+                        ev.get("eventType"),
+                        ev.get("eventDateUtc"),
+                    ]
+                ),
+                kind=kind,
+                remote_id=str(ev.get("resourceId", "")),
+                operation=OPERATIONS.get(str(ev.get("eventType", "")).lower(), "update"),
+            )
+        )
+    return Delivery(provider="xero", events=[e for e in events if e.account and e.remote_id])
+
+
+def _freshbooks(body, headers):
+    try:
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise WebhookRejected("Unreadable FreshBooks webhook.") from None
+    name = form.get("name", "")
+    account = form.get("account_id", "")
+    connection = _connection("freshbooks", account)
+    if connection is None:
+        raise WebhookRejected("No FreshBooks connection for this account.")
+    details = connection.details or {}
+    if name == "callback.verify":
+        # Accepted only for a callback we registered; it signs nothing until FreshBooks confirms it.
+        callback_id = form.get("object_id", "")
+        registered = {str(c) for c in details.get("webhook_callback_ids", [])}
+        if not form.get("verifier") or callback_id not in registered:
+            raise WebhookRejected("Unexpected FreshBooks verification.")
+        return Delivery(
+            provider="freshbooks",
+            verification={"account": account, "callback_id": callback_id, "verifier": form["verifier"]},
+        )
+    verifier = details.get("webhook_verifier", "")
+    signature = headers.get("x-freshbooks-hmac-sha256", "")
+    signed_form = json.dumps({k: str(v) for k, v in form.items()}).encode()
+    if not (
+        signature_matches(secret=verifier, message=signed_form, signature=signature)
+        or signature_matches(secret=verifier, message=body, signature=signature)
+    ):
+        raise WebhookRejected("Bad FreshBooks signature.")
+    obj, _, op = name.partition(".")
+    kind = FRESHBOOKS_KINDS.get(obj)
+    events = []
+    if kind and form.get("object_id"):
+        events.append(
+            Event(
+                account=account,
+                key=_digest([account, name, form.get("object_id"), form.get("user_id"), body.decode()]),
+                kind=kind,
+                remote_id=form["object_id"],
+                operation=OPERATIONS.get(op, "update"),
+            )
+        )
+    return Delivery(provider="freshbooks", events=events)
+
+
+def _json(body):
+    try:
+        return json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRejected("The webhook body is not JSON.") from None
+
+
+def _digest(parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _connection(provider, account):
+    if not account:
+        return None
+    return Connection.objects.filter(provider=provider, company_id=account).exclude(status=Connection.Status.DISCONNECTED).first()
+
+
+# --- Recording ---------------------------------------------------------------------------------------
+
+
+def delivery_record(*, delivery):
+    """Record each new event once and group the new changes per connection.
+
+    Returns {connection_id: [{"kind", "remote_id", "operation"}, ...]} for the events not seen before;
+    events for accounts we are not connected to are dropped. A FreshBooks verification is stored as
+    the connection's pending verifier."""
+    if delivery.verification:
+        v = delivery.verification
+        with transaction.atomic():
+            connection = Connection.objects.select_for_update().get(pk=_connection("freshbooks", v["account"]).pk)
+            connection.details = {
+                **connection.details,
+                "webhook_pending_verifier": v["verifier"],
+                "webhook_pending_callback_id": v["callback_id"],
+            }
+            connection.save(update_fields=["details", "updated_at"])
+        return {}
+    work = {}
+    for event in delivery.events:
+        connection = _connection(delivery.provider, event.account)
+        if connection is None:
+            logger.info("%s webhook for an account we are not connected to", delivery.provider)
+            continue
+        change = {"kind": event.kind, "remote_id": event.remote_id, "operation": event.operation}
+        try:
+            with transaction.atomic():
+                row = WebhookDelivery.objects.create(
+                    provider=delivery.provider, connection=connection, event_key=event.key, changes=[change]
+                )
+        except IntegrityError:
+            continue  # delivered before: applied once
+        work.setdefault(connection.pk, []).append(change | {"delivery_id": row.pk})
+    return work
+
+
+def deliveries_processed(*, changes):
+    """Mark the deliveries behind `changes` (as returned by delivery_record) as applied."""
+    ids = [c["delivery_id"] for c in changes if c.get("delivery_id")]
+    WebhookDelivery.objects.filter(pk__in=ids, processed_at__isnull=True).update(processed_at=timezone.now())
+
+
+def verifier_confirm(*, connection, adapter=None):
+    """Confirm a FreshBooks callback's pending verifier with FreshBooks; once it accepts, the verifier
+    becomes the key that signs this connection's deliveries. Returns True when confirmed."""
+    details = dict(connection.details or {})
+    verifier = details.get("webhook_pending_verifier")
+    callback_id = details.get("webhook_pending_callback_id")
+    if not verifier or not callback_id:
+        return False
+    if adapter is None:
+        from .sync.pull import adapter_for
+
+        adapter = adapter_for(connection)
+    adapter.confirm_webhook(callback_id=callback_id, verifier=verifier)
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        details = dict(connection.details or {})
+        if details.get("webhook_pending_verifier") != verifier:
+            return False  # a newer verification arrived meanwhile: its own task confirms it
+        details["webhook_verifier"] = details.pop("webhook_pending_verifier")
+        details.pop("webhook_pending_callback_id", None)
+        connection.details = details
+        connection.save(update_fields=["details", "updated_at"])
+    return True
+
+
+# --- Enqueueing --------------------------------------------------------------------------------------
+
+
+def enqueue_pull(*, connection_id, changes):
+    """Run the targeted pull in a task (integrations.sync.pull_tasks.pull_changes_task)."""
+    from django_q.tasks import async_task
+
+    async_task("integrations.sync.pull_tasks.pull_changes_task", connection_id, changes)
+
+
+def enqueue_verification(*, account):
+    """Confirm a FreshBooks callback's pending verifier in a task (integrations.sync.pull_tasks.webhook_confirm_task)."""
+    from django_q.tasks import async_task
+
+    connection = _connection("freshbooks", account)
+    async_task("integrations.sync.pull_tasks.webhook_confirm_task", connection.pk)
