@@ -299,9 +299,15 @@ def _apply_payment(connection, record, run):
     ).first()
     if not invoice_remote_id or invoice_link is None:
         return SKIPPED  # a payment against an invoice we do not know
-    invoice = Invoice.objects.filter(organization_id=connection.organization_id, pk=invoice_link.local_id).first()
+    invoice = (
+        Invoice.objects.select_for_update().filter(organization_id=connection.organization_id, pk=invoice_link.local_id).first()
+    )
     if invoice is None:
         return SKIPPED
+    # Two pulls racing on this payment queue on the invoice row; the second one finds the link here
+    # instead of reading a balance the first one already settled.
+    if ExternalLink.objects.filter(connection=connection, kind=Kind.PAYMENT, remote_id=record.remote_id).exists():
+        return UNCHANGED
     method = data.method if data.method in PAYMENT_METHODS else Payment.Method.OTHER
     payment = invoice_services.payment_record(
         invoice=invoice,
