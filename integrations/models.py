@@ -135,6 +135,9 @@ class ExternalLink(models.Model):
     # What the provider shows as the record's number or name (invoice DocNumber, ...).
     remote_number = models.CharField(max_length=100, blank=True)
     pushed_hash = models.CharField(max_length=64, blank=True)
+    # Hash of the payload of the last attempt that did not succeed (failed, blocked, needs mapping): such a
+    # record is tried again when its payload changes or when someone asks (retry), not on every sweep.
+    attempted_hash = models.CharField(max_length=64, blank=True)
     # Hash of the payload last read from the provider; a pull that applies it also sets pushed_hash,
     # so the change does not echo back.
     pulled_hash = models.CharField(max_length=64, blank=True)
@@ -304,3 +307,25 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.provider} webhook {self.event_key}"
+
+
+class ThrottleBucket(models.Model):
+    """The database store of the shared request throttle (integrations.sync.throttle) when Redis is not
+    configured: one row per connection, locked while a request slot is handed out."""
+
+    key = models.CharField(max_length=100, unique=True)
+    # time.time() until which nobody starts a request (a 429 asked us to wait).
+    penalized_until = models.FloatField(default=0)
+
+
+class ThrottleSlot(models.Model):
+    """One request started through the throttle: counted in the sliding windows, and in flight until
+    `ended` is set (slots never ended are considered finished after the request timeout)."""
+
+    bucket = models.ForeignKey(ThrottleBucket, on_delete=models.CASCADE, related_name="slots")
+    kind = models.CharField(max_length=10)
+    started = models.FloatField()
+    ended = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "started"])]
