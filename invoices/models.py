@@ -40,10 +40,15 @@ class Customer(OrganizationOwned):
 
 class InvoiceQuerySet(models.QuerySet):
     def with_amounts(self):
-        """Annotate amount_paid_sum = SUM(payments.amount): the only source of what was paid."""
+        """Annotate amount_paid_sum = SUM(payments.amount): the only source of what was paid.
+
+        A correlated subquery rather than a join, so the sum stays right when the queryset also joins
+        or counts lines (a join would repeat each payment once per line).
+        """
+        paid = Payment.objects.filter(invoice=models.OuterRef("pk")).values("invoice").annotate(s=Sum("amount")).values("s")
         return self.annotate(
             amount_paid_sum=Coalesce(
-                Sum("payments__amount"), ZERO, output_field=models.DecimalField(max_digits=12, decimal_places=2)
+                models.Subquery(paid), ZERO, output_field=models.DecimalField(max_digits=12, decimal_places=2)
             )
         )
 

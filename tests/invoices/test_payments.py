@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Count
 
 from invoices.models import Invoice, Payment
 from invoices.services import invoice_void, payment_record
@@ -65,6 +66,17 @@ def test_the_with_amounts_annotation_agrees_with_the_property_for_every_invoice(
     assert annotated[unpaid.pk].amount_paid == Decimal("0.00")
     assert annotated[partly.pk].balance == Decimal("87.66")
     assert annotated[twice.pk].balance == Decimal("0.00")
+
+
+@pytest.mark.django_db
+def test_the_with_amounts_annotation_stays_right_beside_a_count_of_lines():
+    invoice = InvoiceFactory(
+        lines=[(None, Decimal("1"), Decimal("50")), (None, Decimal("1"), Decimal("50")), (None, Decimal("2"), Decimal("25"))]
+    )
+    payment_record(invoice=invoice, amount="30")
+    payment_record(invoice=invoice, amount="20")
+    listed = Invoice.objects.with_amounts().annotate(line_count=Count("lines")).get(pk=invoice.pk)
+    assert (listed.line_count, listed.amount_paid, listed.balance) == (3, Decimal("50.00"), Decimal("100.00"))
 
 
 @pytest.mark.django_db
