@@ -41,7 +41,8 @@ def invoice_list(*, organization, query="", status="", customer=None):
         invoices = invoices.filter(status=status)
     if customer is not None:
         invoices = invoices.filter(customer=customer)
-    return invoices
+    # Explicit: the model's default ordering is not applied to an aggregated (GROUP BY) query.
+    return invoices.order_by("-issue_date", "-id")
 
 
 def invoice_get(*, organization, pk):
