@@ -344,7 +344,10 @@ class FreshBooksAdapter(HttpAdapter):
 
 
 def freshbooks_errors(data):
-    """Errors in any of FreshBooks' three shapes as [{"errno", "field", "message"}]; [] when none."""
+    """Errors in any of FreshBooks' shapes as [{"errno", "field", "message"}]; [] when none:
+    `{"response": {"errors": [...]}}` (classic, also in HTTP 200), `{"code", "message", "details":
+    [{metadata}]}` (gRPC style), `{"errors": {"message", "details"}}` and `{"errno", "message",
+    "details": ["..."]}` (newer services)."""
     if not isinstance(data, dict):
         return []
     found = []
@@ -359,28 +362,33 @@ def freshbooks_errors(data):
                         "message": one_line(error.get("message") or ""),
                     }
                 )
-    details = None
-    if "details" in data and "code" in data and "response" not in data:
-        details = data.get("details")
-    elif isinstance(data.get("errors"), dict):
-        details = data["errors"].get("details")
-        if not details and data["errors"].get("message"):
-            found.append({"errno": "", "field": "", "message": one_line(data["errors"]["message"])})
-    for detail in details or []:
+        return found
+    if isinstance(data.get("errors"), dict):
+        envelope = data["errors"]
+    elif "response" not in data and ("errno" in data or ("code" in data and "details" in data)):
+        envelope = data
+    else:
+        return []
+    errno = str(envelope.get("errno") or "")
+    for detail in envelope.get("details") or []:
+        if isinstance(detail, str):
+            found.append({"errno": errno, "field": detail.split(":", 1)[0] if ":" in detail else "", "message": one_line(detail)})
+            continue
         if not isinstance(detail, dict):
             continue
         metadata = detail.get("metadata") or {}
-        message = one_line(metadata.get("message") or detail.get("reason") or "")
+        reason = str(detail.get("reason") or "")
+        message = one_line(metadata.get("message") or reason)
         field = metadata.get("field") or ""
         found.append(
             {
-                "errno": str(detail.get("reason") or "") if str(detail.get("reason") or "").isdigit() else "",
+                "errno": reason if reason.isdigit() else errno,
                 "field": field,
                 "message": f"{field}: {message}" if field and field not in message else message,
             }
         )
-    if not found and "details" in data and "code" in data and data.get("message"):
-        found.append({"errno": "", "field": "", "message": one_line(data["message"])})
+    if not found and envelope.get("message"):
+        found.append({"errno": errno, "field": "", "message": one_line(envelope["message"])})
     return found
 
 

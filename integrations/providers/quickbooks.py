@@ -186,7 +186,8 @@ class QuickBooksAdapter(HttpAdapter):
             "customer": ("DisplayName", getattr(data, "display_name", "")),
             "invoice": ("DocNumber", getattr(data, "number", "")),
         }[kind]
-        rows = self.query(f"select * from {entity} where {field} = '{escape_query(value)}'", kind=kind)  # noqa: S608 - escaped.get(entity) or []
+        statement = f"select * from {entity} where {field} = '{escape_query(value)}'"  # noqa: S608 - value escaped
+        rows = self.query(statement, kind=kind).get(entity) or []
         for row in rows:
             if str(row.get(field, "")).lower() == value.lower():
                 return _record(kind, row)
