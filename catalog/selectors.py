@@ -1,6 +1,6 @@
 """Reads of the catalog, always within one organization."""
 
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.shortcuts import get_object_or_404
 
 from .models import Item
@@ -33,6 +33,9 @@ def item_suggestions(*, organization, query, limit=20):
     query = (query or "").strip()
     if query:
         items = items.filter(Q(name__icontains=query) | Q(code__icontains=query))
+        # What the user is typing the start of comes first ("trip" → "Trip charge" before "triple-gang box").
+        starts = Case(When(Q(name__istartswith=query) | Q(code__istartswith=query), then=0), default=1)
+        items = items.annotate(starts=starts).order_by("starts", "name", "id")
     return items.only("id", "name", "code", "unit_price")[:limit]
 
 

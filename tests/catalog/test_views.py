@@ -150,3 +150,12 @@ def test_a_user_without_an_organization_sees_a_clear_page(client):
 
     assert response.status_code == 403
     assert "not part of an organization" in response.content.decode()
+
+
+def test_suggestions_put_names_starting_with_the_query_first(staff_client, organization):
+    ItemFactory(organization=organization, name="Electrical box (triple-gang)", code="EB-3")
+    ItemFactory(organization=organization, name="Trip charge", code="TC")
+
+    response = staff_client.get(reverse("item_suggest"), {"q": "trip"})
+
+    assert [i.name for i in response.context["items"]] == ["Trip charge", "Electrical box (triple-gang)"]
