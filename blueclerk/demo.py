@@ -10,9 +10,10 @@ Contract:
   recognised by code, customers by email, the user by username; invoices are topped up to the asked
   number (the organization's invoice count), each one created, sent and paid through the invoice
   services inside one transaction, so an interrupted run resumes where it stopped.
-- Items and customers are bulk-inserted (a new organization has no provider connection that would need
-  to hear about them); invoices and payments go through invoices.services so numbers, totals, statuses
-  and change announcements are exactly what a user's clicks would produce.
+- Items and customers are bulk-inserted, without announcements: a new organization has no provider
+  connection to tell, and if a later run adds to one that has, the sync sweep finds the new records
+  (out of date is a state, not a message). Invoices and payments go through invoices.services, so
+  numbers, totals, statuses and announcements are exactly what a user's clicks would produce.
 """
 
 import datetime
