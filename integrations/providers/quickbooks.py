@@ -247,7 +247,9 @@ class QuickBooksAdapter(HttpAdapter):
                 results[index] = PushResult(local_id=request.local_id, ok=False, error=refusal)
                 continue
             body = self._body(kind, request)
-            bid = str(index + 1)  # bId is at most 10 characters
+            # Numbered among the operations sent (<= 10 characters), so the same records give the
+            # same bIds and a replayed answer (same requestid) still maps back to them.
+            bid = str(len(operations) + 1)
             operation = {"bId": bid, "operation": "update" if request.remote_id else "create", entity: body}
             if kind == "invoice" and request.remote_id and request.data.status == "VOID":
                 operation["operation"] = "void"

@@ -129,7 +129,7 @@ def test_it_maps_each_fault_in_a_batch_to_its_record(mocked, make_adapter):
 
 def test_it_refuses_a_name_with_a_colon_before_sending_and_sends_the_rest(mocked, make_adapter):
     adapter = make_adapter("quickbooks")
-    mocked.post(f"{BASE}/batch", json=batch_answer({"bId": "2", "Item": {"Id": "12", "SyncToken": "0"}}))
+    mocked.post(f"{BASE}/batch", json=batch_answer({"bId": "1", "Item": {"Id": "12", "SyncToken": "0"}}))
 
     results = adapter.push_batch("item", [push("item", item("Drain: Main line"), 1), push("item", item("Pipe"), 2)])
 
