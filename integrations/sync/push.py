@@ -1,0 +1,640 @@
+"""Pushing out-of-date records to a provider: batches, fallback, order, concurrency and the time budget.
+
+Order: kinds go one after another (customers, items, invoices, payments), each planned only after the
+previous kinds were recorded, so an invoice is built with the remote ids its customer and items just
+got, and a record whose dependency failed is marked blocked with the reason instead of being sent.
+
+Requests: records go in batches of `adapter.batch_size(kind)` (QuickBooks /batch of 30, Xero arrays of
+50; one per request for FreshBooks and Wave), several in flight at once up to the adapter's
+`max_in_flight`. Each worker thread has its own adapter (own HTTP session); only the main thread
+touches the ORM for sync state, so a batch costs a fixed handful of queries (one bulk update of its
+links, one insert of its events, one update of the run) whatever its size.
+
+Failures, per record:
+- a whole batch fails (BatchFailed): that batch falls back to one request per record; creates in it
+  are first looked up (the batch may have been applied before it failed), so nothing is duplicated;
+- StaleVersion: the record is re-read and the update retried once with the current version;
+- DuplicateName on a create: the record is looked up by its natural key and linked when it is the
+  same object (then updated with our data), or fails with a readable message when it is not;
+- UncertainOutcome (sent, no answer): the link is marked uncertain; the next attempt looks the record
+  up before it creates anything;
+- RateLimited: the throttle is penalized for the wait asked and the same request is sent again after it;
+- other transient failures leave the record pending (the sweep tries again; after MAX_TRANSIENT
+  attempts it is marked failed); rejections mark it failed with a readable error.
+
+Scheduling beside QuickBooks' batch limit (when the adapter has a "batch" limit and batches of more
+than one): 40 batches a minute carry 1,200 records, but the 500-requests-a-minute budget has room for
+about 460 more single requests. So when no batch slot is free now and a single-request slot is, the
+next record goes alone instead of waiting for the batch window; as soon as a batch slot frees, full
+batches resume. Batches are always preferred when both are free (30 records for one request), so the
+hybrid only ever adds throughput: records that would otherwise wait for the batch window move now.
+
+Time budget: no new request starts once the deadline (minus a margin) is near, or when the throttle
+says the next slot would only come after it; requests in flight finish and are recorded; the caller
+continues in a new task. Each execution sends at least one unit of work, so even a tiny budget
+makes progress.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections
+from django.utils import timezone
+
+from ..models import ExternalLink, Kind, SyncEvent
+from ..providers.base import (
+    AuthenticationFailed,
+    BatchFailed,
+    DuplicateName,
+    PushRequest,
+    RateLimited,
+    ReconnectRequired,
+    StaleVersion,
+    TransientError,
+    UncertainOutcome,
+)
+from .audit import redact
+from .payloads import PayloadBuilder, label, payload_hash
+from .planner import KINDS, ensure_links, plan_kind
+from .throttle import close_thread_connections
+
+logger = logging.getLogger(__name__)
+S = ExternalLink.Status
+MAX_TRANSIENT = 5
+MAX_RATE_LIMITED = 10
+MAX_THREADS = 10
+WAIT_STEP = 0.5  # longest the scheduler sleeps before looking at the throttle again
+LINK_FIELDS = [
+    "remote_id",
+    "remote_version",
+    "remote_number",
+    "pushed_hash",
+    "attempted_hash",
+    "status",
+    "last_error",
+    "attempts",
+    "last_synced_at",
+    "updated_at",
+]
+
+
+class StopRun(Exception):
+    """The run cannot go on (the connection needs reconnecting, or its authorization is refused)."""
+
+    def __init__(self, error, *, reconnect=False):
+        super().__init__(str(error))
+        self.error = error
+        self.reconnect = reconnect
+
+
+class Deferred(Exception):
+    """Not sent within this execution's budget (a 429 asked to wait past it): left for the continuation."""
+
+
+@dataclass
+class Outcome:
+    cand: Any
+    status: str
+    action: str
+    remote_id: str = ""
+    remote_version: str = ""
+    remote_number: str = ""
+    error: str = ""
+    request: Any = None
+    response: Any = None
+    duration_ms: int = 0
+    fallback: bool = False
+    deferred: bool = False
+
+
+@dataclass
+class UnitStats:
+    requests: int = 0
+    batches: int = 0
+    throttled: int = 0
+    fallbacks: int = 0
+
+
+@dataclass
+class Tally:
+    """What one execution did, for the caller (the run keeps the totals)."""
+
+    sent: int = 0
+    deferred: int = 0
+    complete: bool = True
+    outcomes: dict = field(default_factory=dict)
+
+
+class Pusher:
+    """Pushes out-of-date records of `connection` for `run`. `adapter_factory()` makes a new adapter
+    (one per worker thread); `throttle` is the connection's shared throttle (peeked by the scheduler)."""
+
+    def __init__(self, *, connection, run, adapter_factory, adapter_class, throttle, deadline, progress=None):
+        self.connection = connection
+        self.run = run
+        self.adapter_factory = adapter_factory
+        self.adapter_class = adapter_class
+        self.throttle = throttle
+        self.deadline = deadline
+        self.margin = min(20.0, max(0.0, (deadline - time.monotonic()) * 0.1))
+        self.progress = progress
+        self.provider = connection.provider_name
+        self.builder = PayloadBuilder(connection, requires_income_account=adapter_class.requires_income_account)
+        self._local = threading.local()
+        self._adapters = []
+        self._started_any = False
+        self.tally = Tally()
+        self._find_takes_local_id = None
+        self._sizes = {}
+        self.sleep = time.sleep
+
+    # --- planning and the kind loop -------------------------------------------------------------
+
+    def estimate(self, kinds, ids):
+        """How many records look out of date now (for the run's progress total)."""
+        return sum(len(plan_kind(self.connection, k, self.builder, ids=(ids or {}).get(k) if ids else None)) for k in kinds)
+
+    def push(self, kinds=KINDS, ids=None):
+        """Push every out-of-date record of `kinds` (limited to `ids` {kind: [...]} when given).
+        Returns the Tally; `tally.complete` is False when the budget stopped it first."""
+        try:
+            for kind in [k for k in KINDS if k in kinds]:
+                if ids is not None and kind not in ids:
+                    continue
+                if not self._push_kind(kind, None if ids is None else ids.get(kind)):
+                    self.tally.complete = False
+                    break
+        finally:
+            for adapter in self._adapters:
+                _close(adapter)
+        return self.tally
+
+    def _push_kind(self, kind, ids):
+        for dep in KINDS:
+            self.builder.forget(dep)
+        cands = plan_kind(self.connection, kind, self.builder, ids=ids)
+        if not cands:
+            return True
+        ensure_links(self.connection, cands)
+        quiet = [c for c in cands if c.not_sendable is not None or c.unchanged]
+        for start in range(0, len(quiet), 200):
+            self._record(kind, [self._quiet(c) for c in quiet[start : start + 200]], UnitStats())
+        queue = deque(c for c in cands if c.not_sendable is None and not c.unchanged)
+        singles = deque(c for c in queue if c.uncertain)
+        queue = deque(c for c in queue if not c.uncertain)
+        threads = max(1, min(MAX_THREADS, self.adapter_class.max_in_flight))
+        stop = None
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"sync-{self.connection.pk}") as pool:
+            inflight = {}
+            while (queue or singles or inflight) and stop is None:
+                pause, out_of_time = 0.0, False
+                while (queue or singles) and len(inflight) < threads:
+                    unit = self._next_unit(kind, queue, singles)
+                    if unit is None:
+                        out_of_time = True
+                        break
+                    if isinstance(unit, float):
+                        pause = unit  # every limit is full: look again when a slot may have freed
+                        break
+                    inflight[pool.submit(self._work, kind, *unit)] = unit
+                    self._started_any = True
+                if not inflight:
+                    if out_of_time:
+                        break
+                    self.sleep(min(pause, WAIT_STEP))
+                    continue
+                timeout = min(pause, WAIT_STEP) if pause else None
+                done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    inflight.pop(future)
+                    try:
+                        outcomes, stats = future.result()
+                    except StopRun as exc:
+                        stop = stop or exc
+                        continue
+                    self._record(kind, outcomes, stats)
+            for future in list(inflight):  # stopping: let what is in flight finish and record it
+                try:
+                    outcomes, stats = future.result()
+                    self._record(kind, outcomes, stats)
+                except StopRun as exc:
+                    stop = stop or exc
+        if stop is not None:
+            raise stop
+        left = len(queue) + len(singles)
+        self.tally.deferred += left
+        return left == 0 and not self._deferred_in(kind)
+
+    def _deferred_in(self, kind):
+        return self.tally.outcomes.get((kind, "deferred"), 0) > 0
+
+    def _out_of_time(self, wait_seconds=0.0):
+        if not self._started_any:
+            return False
+        return time.monotonic() + wait_seconds >= self.deadline - self.margin
+
+    def _next_unit(self, kind, queue, singles):
+        """The next request to start, with its throttle slot already taken: (mode, candidates, token).
+        A float: seconds until a slot may free (nothing started). None: the budget says stop."""
+        size = self._batch_size(kind)
+        if self._out_of_time():
+            return None
+        if singles:
+            token, single_wait = self._reserve("single")
+            return ("single", [singles.popleft()], token) if token else self._pause(single_wait)
+        if size > 1 and len(queue) > 1:
+            token, batch_wait = self._reserve("batch")
+            if token:
+                return "batch", [queue.popleft() for _ in range(min(size, len(queue)))], token
+            if not self._hybrid():
+                return self._pause(batch_wait)
+            # The batch window is full: a single request moves a record now instead of waiting.
+            token, single_wait = self._reserve("single")
+            if token:
+                return "single", [queue.popleft()], token
+            return self._pause(min(batch_wait, single_wait))
+        token, single_wait = self._reserve("single")
+        return ("single", [queue.popleft()], token) if token else self._pause(single_wait)
+
+    def _pause(self, seconds):
+        return None if self._out_of_time(seconds) else max(float(seconds), 0.01)
+
+    def _reserve(self, throttle_kind):
+        """Take a slot for the next request now, or say how long until one may free."""
+        try_acquire = getattr(self.throttle, "try_acquire", None)
+        if try_acquire is None:
+            return "unthrottled", 0.0
+        return try_acquire(throttle_kind)
+
+    def _batch_size(self, kind):
+        if kind not in self._sizes:
+            self._sizes[kind] = max(1, self._adapter().batch_size(kind))
+        return self._sizes[kind]
+
+    def _hybrid(self):
+        return any(limit.kind == "batch" for limit in self.adapter_class.limits)
+
+    # --- worker thread --------------------------------------------------------------------------
+
+    def _adapter(self):
+        adapter = getattr(self._local, "adapter", None)
+        if adapter is None:
+            adapter = self.adapter_factory()
+            self._local.adapter = adapter
+            self._adapters.append(adapter)
+        return adapter
+
+    def _work(self, kind, mode, cands, token):
+        adapter = self._adapter()
+        before = _snapshot(adapter)
+        stats = UnitStats()
+        hold = getattr(adapter.throttle, "hold", None)
+        if hold is not None and token != "unthrottled":
+            hold(mode, token)  # the adapter's first request of this kind uses the slot taken for it
+        elif token != "unthrottled":
+            self.throttle.release(token)
+        try:
+            if mode == "batch":
+                outcomes = self._batch(adapter, kind, cands, stats)
+            else:
+                outcomes = [self._one(adapter, kind, c, stats) for c in cands]
+        except ReconnectRequired as exc:
+            raise StopRun(exc.message, reconnect=True) from exc
+        finally:
+            if hold is not None:
+                adapter.throttle.release_held()
+            if threading.current_thread() is not threading.main_thread():
+                connections.close_all()
+                close_thread_connections()
+        after = _snapshot(adapter)
+        stats.requests = after[0] - before[0]
+        stats.batches = after[1] - before[1]
+        stats.throttled = after[2] - before[2]
+        return outcomes, stats
+
+    def _request(self, cand):
+        link = cand.link
+        return PushRequest(
+            kind=cand.kind,
+            local_id=cand.local_id,
+            data=cand.data,
+            remote_id=(link.remote_id or None) if link else None,
+            remote_version=(link.remote_version if link else "") or "",
+            idempotency_key=cand.key,
+        )
+
+    def _retrying(self, adapter, call):
+        """Call `call()`, waiting out 429s (the throttle holds everyone back meanwhile)."""
+        for _ in range(MAX_RATE_LIMITED):
+            try:
+                return call()
+            except RateLimited as exc:
+                adapter.throttle.penalize(exc.retry_after)
+                if time.monotonic() + exc.retry_after >= self.deadline:
+                    raise Deferred() from exc
+        raise Deferred()
+
+    def _batch(self, adapter, kind, cands, stats):
+        requests = [self._request(c) for c in cands]
+        try:
+            results = self._retrying(adapter, lambda: adapter.push_batch(kind, requests))
+        except Deferred:
+            return [Outcome(c, "", "", deferred=True) for c in cands]
+        except BatchFailed as exc:
+            logger.warning("%s batch of %d %s records failed, falling back: %s", self.provider, len(cands), kind, exc)
+            stats.fallbacks += 1
+            outcomes = [self._one(adapter, kind, c, stats, look_up_first=True) for c in cands]
+            for outcome in outcomes:
+                outcome.fallback = True
+            return outcomes
+        by_id = {r.local_id: r for r in results if r is not None}
+        outcomes = []
+        for cand, request in zip(cands, requests, strict=True):
+            result = by_id.get(cand.local_id)
+            error = getattr(result, "error", None)
+            if result is None or (isinstance(error, TransientError) and not isinstance(error, StaleVersion)):
+                # No usable answer for this record inside the batch: settle it alone.
+                outcomes.append(self._one(adapter, kind, cand, stats, look_up_first=True))
+            else:
+                outcomes.append(self._settle(adapter, kind, cand, request, result))
+        return outcomes
+
+    def _one(self, adapter, kind, cand, stats, look_up_first=False):
+        request = self._request(cand)
+        action = "update" if request.remote_id else "create"
+        linked = None
+        try:
+            if request.is_create and (look_up_first or cand.uncertain):
+                found = self._retrying(adapter, lambda: self._find(adapter, kind, request))
+                if found is not None and self._same(kind, cand.data, found):
+                    linked = found
+                    if kind == Kind.PAYMENT:
+                        return self._linked(cand, found, "lookup")
+                    request.remote_id, request.remote_version = found.remote_id, found.version or ""
+                    action = "link"
+            result = self._retrying(adapter, lambda: adapter.push_one(kind, request))
+        except Deferred:
+            return Outcome(cand, "", "", deferred=True)
+        except UncertainOutcome as exc:
+            return self._failure(cand, exc, action, status=S.UNCERTAIN)
+        except AuthenticationFailed as exc:
+            if exc.permanent:
+                raise StopRun(f"{self.provider} refused our authorization: {exc.message}") from exc
+            return self._failure(cand, exc, action, status=S.PENDING)
+        except TransientError as exc:
+            return self._failure(cand, exc, action, status=S.PENDING)
+        except ReconnectRequired:
+            raise
+        except Exception as exc:  # a rejection raised instead of returned, or an adapter bug: per record
+            if not hasattr(exc, "permanent"):
+                logger.exception("push of %s %s failed", kind, cand.local_id)
+            return self._failure(cand, exc, action, status=S.FAILED)
+        outcome = self._settle(adapter, kind, cand, request, result)
+        if linked is not None and outcome.status == S.SYNCED:
+            outcome.action = "link"
+        return outcome
+
+    def _settle(self, adapter, kind, cand, request, result, retried=False):
+        action = "update" if request.remote_id else "create"
+        if result.ok:
+            return Outcome(
+                cand,
+                S.SYNCED,
+                action,
+                remote_id=str(result.remote_id or request.remote_id or ""),
+                remote_version=str(result.remote_version or ""),
+                remote_number=str(result.remote_number or ""),
+                request=result.request,
+                response=result.response,
+                duration_ms=result.duration_ms,
+            )
+        error = result.error
+        try:
+            if isinstance(error, StaleVersion) and request.remote_id and not retried:
+                current = self._retrying(adapter, lambda: adapter.fetch(kind, request.remote_id))
+                request.remote_version = current.version or ""
+                again = self._retrying(adapter, lambda: adapter.push_one(kind, request))
+                return self._settle(adapter, kind, cand, request, again, retried=True)
+            if isinstance(error, DuplicateName) and request.is_create and not retried:
+                found = self._retrying(adapter, lambda: self._find(adapter, kind, request))
+                if found is None or not self._same(kind, cand.data, found):
+                    return self._failure(cand, error, action, status=S.FAILED, result=result)
+                if kind == Kind.PAYMENT:
+                    return self._linked(cand, found, "link")
+                request.remote_id, request.remote_version = found.remote_id, found.version or ""
+                again = self._retrying(adapter, lambda: adapter.push_one(kind, request))
+                outcome = self._settle(adapter, kind, cand, request, again, retried=True)
+                if outcome.status == S.SYNCED:
+                    outcome.action = "link"
+                return outcome
+        except Deferred:
+            return Outcome(cand, "", "", deferred=True)
+        except UncertainOutcome as exc:
+            return self._failure(cand, exc, action, status=S.UNCERTAIN)
+        except TransientError as exc:
+            return self._failure(cand, exc, action, status=S.PENDING)
+        status = S.FAILED if getattr(error, "permanent", True) else S.PENDING
+        if isinstance(error, StaleVersion):
+            status = S.FAILED
+        return self._failure(cand, error, action, status=status, result=result)
+
+    def _find(self, adapter, kind, request):
+        if self._find_takes_local_id is None:
+            self._find_takes_local_id = "local_id" in inspect.signature(adapter.find).parameters
+        if self._find_takes_local_id:
+            return adapter.find(kind, request.data, local_id=request.local_id)
+        return adapter.find(kind, request.data)
+
+    def _same(self, kind, ours, found):
+        """Whether the record the provider has under our natural key is the one we meant to create."""
+        theirs = found.data
+        if theirs is None:
+            return True  # the adapter matched it by the natural key already
+        if kind == Kind.ITEM:
+            return _fold(theirs.name) == _fold(ours.name) and (not ours.code or not theirs.code or ours.code == theirs.code)
+        if kind == Kind.CUSTOMER:
+            return _fold(theirs.display_name) == _fold(ours.display_name)
+        if kind == Kind.INVOICE:
+            return _fold(theirs.number) == _fold(ours.number) and (
+                not theirs.customer_remote_id or str(theirs.customer_remote_id) == str(ours.customer_remote_id)
+            )
+        return theirs.amount == ours.amount and (
+            not found.invoice_remote_id or str(found.invoice_remote_id) == str(ours.invoice_remote_id)
+        )
+
+    def _linked(self, cand, found, action):
+        return Outcome(
+            cand, S.SYNCED, action, remote_id=str(found.remote_id), remote_version=str(found.version or ""), response=found.raw
+        )
+
+    def _failure(self, cand, exc, action, *, status, result=None):
+        what = label(cand.kind, cand.obj)
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        if status == S.FAILED:
+            text = f"{self.provider} rejected {what}: {message}"
+        elif status == S.UNCERTAIN:
+            text = f"{self.provider} did not answer for {what} ({message}); it will be looked up before it is sent again."
+        else:
+            text = f"{self.provider} could not take {what} right now ({message}); it will be tried again."
+        return Outcome(
+            cand,
+            status,
+            action,
+            error=text,
+            request=getattr(result, "request", None),
+            response=getattr(result, "response", None) or getattr(exc, "body", None),
+            duration_ms=getattr(result, "duration_ms", 0) or 0,
+        )
+
+    def _quiet(self, cand):
+        """The outcome of a record that needs no request: blocked, needs mapping, or already current."""
+        if cand.not_sendable is not None:
+            return Outcome(cand, cand.not_sendable.status, "skip", error=cand.not_sendable.reason)
+        link = cand.link
+        return Outcome(cand, S.SYNCED, "skip", remote_id=link.remote_id, remote_version=link.remote_version)
+
+    # --- recording (main thread) ----------------------------------------------------------------
+
+    def _record(self, kind, outcomes, stats):
+        now = timezone.now()
+        links, events = [], []
+        counts = {"succeeded": 0, "failed": 0, "blocked": 0, "done": 0}
+        self._refuse_taken_remote_ids(kind, outcomes)
+        for o in outcomes:
+            key = (kind, "deferred" if o.deferred else o.status)
+            self.tally.outcomes[key] = self.tally.outcomes.get(key, 0) + 1
+            if o.deferred:
+                continue
+            link = o.cand.link
+            self._apply(link, o, now)
+            links.append(link)
+            counts["done"] += 1
+            if o.status == S.SYNCED:
+                counts["succeeded"] += 1
+            elif o.status in (S.BLOCKED, S.NEEDS_MAPPING):
+                counts["blocked"] += 1
+            else:
+                counts["failed"] += 1
+            if o.action != "skip" or o.status != S.SYNCED:
+                events.append(
+                    SyncEvent(
+                        run=self.run,
+                        connection=self.connection,
+                        kind=kind,
+                        local_id=o.cand.local_id,
+                        remote_id=link.remote_id or "",
+                        direction="push",
+                        action=o.action or "create",
+                        outcome=_event_outcome(o.status),
+                        request=redact(o.request if o.request is not None else o.cand.data),
+                        response=redact(o.response),
+                        error=o.error,
+                        duration_ms=max(0, int(o.duration_ms or 0)),
+                    )
+                )
+            self.tally.sent += 0 if o.action == "skip" else 1
+        if links:
+            ExternalLink.objects.bulk_update(links, LINK_FIELDS)
+        if events:
+            SyncEvent.objects.bulk_create(events)
+        run = self.run
+        run.done += counts["done"]
+        run.succeeded += counts["succeeded"]
+        run.failed += counts["failed"]
+        run.blocked += counts["blocked"]
+        run.requests += stats.requests
+        run.batches += stats.batches
+        run.throttled += stats.throttled
+        run.fallbacks += stats.fallbacks
+        run.total = max(run.total, run.done)
+        run.heartbeat_at = now
+        run.save(
+            update_fields=[
+                "done",
+                "succeeded",
+                "failed",
+                "blocked",
+                "requests",
+                "batches",
+                "throttled",
+                "fallbacks",
+                "total",
+                "heartbeat_at",
+            ]
+        )
+        if self.progress is not None:
+            self.progress(run)
+
+    def _refuse_taken_remote_ids(self, kind, outcomes):
+        """A look-up may find a remote record another local record is already linked to: never link
+        two local records to one remote record (it fails with a readable error instead)."""
+        linking = {o.remote_id: o for o in outcomes if o.action in ("link", "lookup") and o.remote_id}
+        if not linking:
+            return
+        taken = ExternalLink.objects.filter(connection=self.connection, kind=kind, remote_id__in=list(linking)).exclude(
+            local_id__in=[o.cand.local_id for o in linking.values()]
+        )
+        for remote_id in taken.values_list("remote_id", flat=True):
+            o = linking[remote_id]
+            o.status, o.remote_id = S.FAILED, ""
+            o.error = (
+                f"{self.provider} already has {label(kind, o.cand.obj)} linked to another record here; "
+                "rename one of them and sync again."
+            )
+
+    def _apply(self, link, o, now):
+        link.updated_at = now
+        if o.status == S.SYNCED:
+            link.remote_id = o.remote_id or link.remote_id
+            link.remote_version = o.remote_version or link.remote_version
+            link.remote_number = o.remote_number or link.remote_number
+            link.pushed_hash = o.cand.hash or payload_hash(o.cand.data)
+            link.attempted_hash = ""
+            link.status = S.SYNCED
+            link.last_error = ""
+            link.attempts = 0
+            link.last_synced_at = now
+            return
+        link.status = o.status
+        link.last_error = o.error
+        if o.status in (S.BLOCKED, S.NEEDS_MAPPING):
+            link.attempted_hash = ""
+            return
+        link.attempts += 1
+        link.attempted_hash = o.cand.hash
+        if o.status == S.PENDING and link.attempts >= MAX_TRANSIENT:
+            link.status = S.FAILED
+
+
+def _event_outcome(status):
+    return {S.SYNCED: "ok", S.BLOCKED: "blocked", S.NEEDS_MAPPING: "blocked", S.PENDING: "retry", S.UNCERTAIN: "uncertain"}.get(
+        status, "failed"
+    )
+
+
+def _fold(text):
+    return (text or "").strip().casefold()
+
+
+def _snapshot(adapter):
+    stats = getattr(adapter, "stats", None)
+    if stats is None:
+        return (0, 0, 0)
+    return (stats.requests, stats.batches, stats.throttled)
+
+
+def _close(adapter):
+    session = getattr(adapter, "session", None)
+    if session is not None and hasattr(session, "close"):
+        try:
+            session.close()
+        except Exception:  # closing is best effort
+            logger.debug("closing an adapter session failed", exc_info=True)

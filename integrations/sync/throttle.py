@@ -1,0 +1,406 @@
+"""The shared request throttle: one per connection, held across threads, processes and machines.
+
+Every request an adapter makes goes through `throttle.slot(kind)` (kind "batch" or "single"). A slot is
+handed out only when every one of the adapter's `limits` (sliding windows: at most `count` requests of
+`kind`, or of any kind for "any", in the last `seconds`) has room, when fewer than `max_in_flight`
+requests are in flight, and when no 429 asked us to wait (`penalize(seconds)`). So N workers together
+stay inside the provider's published limits and a normal run never receives a 429.
+
+Where the state lives:
+- Redis when settings.REDIS_URL is set: one Lua script checks and takes a slot atomically (sorted sets
+  of start times per limit, one of requests in flight, a key for the penalty).
+- Otherwise the database (PostgreSQL or a SQLite file): ThrottleBucket/ThrottleSlot rows, checked and
+  taken under a lock of the bucket row (SELECT ... FOR UPDATE; SQLite serializes writers itself). The
+  throttle uses its own database connection per thread, in autocommit, so a slot is visible to other
+  processes at once even when the caller is inside a transaction, and its queries do not count against
+  the caller's.
+- An in-memory SQLite database (a developer machine without PostgreSQL) cannot be shared between
+  connections: a process-local store is used there.
+
+A slot never released (the process died mid-request) stops counting as in flight after
+STALE_SECONDS, the longest a provider request may take.
+"""
+
+# ruff: noqa: S608 - the SQL below interpolates only table names from model _meta; values are parameters.
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import uuid
+
+from django.conf import settings
+from django.db import connections
+
+STALE_SECONDS = 120.0
+POLL_SECONDS = 0.05
+
+
+def applies(limit, kind):
+    return limit.kind == "any" or limit.kind == kind
+
+
+class SharedThrottle:
+    """The Throttle of base.py over a store. `clock` and `sleep` are injectable for tests."""
+
+    def __init__(self, *, store, limits, max_in_flight=1, clock=time.time, sleep=time.sleep):
+        self.store = store
+        self.limits = tuple(limits)
+        self.max_in_flight = max(1, int(max_in_flight or 1))
+        self.clock = clock
+        self.sleep = sleep
+        self.waited = 0.0  # seconds this instance spent waiting for slots
+        self._held = {}  # kind -> a slot taken ahead by the scheduler for this instance's next request
+
+    @contextlib.contextmanager
+    def slot(self, kind):
+        token = self._held.pop(kind, None) or self.acquire(kind)
+        try:
+            yield
+        finally:
+            self.store.release(token)
+
+    def acquire(self, kind):
+        """Block until a slot of `kind` is free; take it. Returns its token (for `release`)."""
+        while True:
+            token, wait = self.try_acquire(kind)
+            if token:
+                return token
+            wait = min(max(wait, POLL_SECONDS), 60.0)
+            self.waited += wait
+            self.sleep(wait)
+
+    def try_acquire(self, kind):
+        """(token, 0) when a slot of `kind` was taken now; (None, seconds until one may free) otherwise."""
+        token = uuid.uuid4().hex
+        wait = self.store.try_acquire(token, kind, self.limits, self.max_in_flight, self.clock())
+        return (token, 0.0) if wait <= 0 else (None, wait)
+
+    def release(self, token):
+        self.store.release(token)
+
+    def hold(self, kind, token):
+        """Let this instance's next `slot(kind)` use `token`, a slot the scheduler already took."""
+        previous = self._held.pop(kind, None)
+        if previous:
+            self.store.release(previous)
+        self._held[kind] = token
+
+    def release_held(self):
+        """Give back slots held but not used (the adapter sent nothing after all)."""
+        for token in self._held.values():
+            self.store.release(token)
+        self._held.clear()
+
+    def wait_time(self, kind):
+        """Seconds until a request of `kind` could start (0: now), without taking a slot. A hint for the
+        scheduler: another process may take the slot first."""
+        return self.store.peek(kind, self.limits, self.max_in_flight, self.clock())
+
+    def penalize(self, seconds):
+        self.store.penalize(self.clock() + float(seconds))
+
+
+# --- Decision shared by the stores ------------------------------------------------------------------
+
+
+def _wait_for(kind, limits, max_in_flight, now, penalized_until, in_flight, windows):
+    """`windows[i]` = (count, oldest start) of requests counting against limits[i] in its window."""
+    if penalized_until > now:
+        return penalized_until - now
+    if in_flight >= max_in_flight:
+        return POLL_SECONDS
+    wait = 0.0
+    for limit, (count, oldest) in zip(limits, windows, strict=True):
+        if applies(limit, kind) and count >= limit.count:
+            wait = max(wait, (oldest or now) + limit.seconds - now, POLL_SECONDS)
+    return wait
+
+
+# --- Stores -----------------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """Process-local state (threads share it): the in-memory SQLite fallback and unit tests."""
+
+    _lock = threading.Lock()
+    _states: dict[str, dict] = {}
+
+    def __init__(self, key):
+        self.key = key
+        with self._lock:
+            self.state = self._states.setdefault(key, {"penalized_until": 0.0, "slots": {}})
+
+    def _decide(self, kind, limits, max_in_flight, now):
+        slots = self.state["slots"]
+        horizon = max([lim.seconds for lim in limits] + [STALE_SECONDS])
+        for token, (_, started, ended) in list(slots.items()):
+            if started < now - horizon and (ended is not None or started < now - STALE_SECONDS):
+                del slots[token]
+        in_flight = sum(1 for (_, s, e) in slots.values() if e is None and s > now - STALE_SECONDS)
+        windows = []
+        for limit in limits:
+            starts = [s for (k, s, _) in slots.values() if applies(limit, k) and s > now - limit.seconds]
+            windows.append((len(starts), min(starts) if starts else None))
+        return _wait_for(kind, limits, max_in_flight, now, self.state["penalized_until"], in_flight, windows)
+
+    def try_acquire(self, token, kind, limits, max_in_flight, now):
+        with self._lock:
+            wait = self._decide(kind, limits, max_in_flight, now)
+            if wait <= 0:
+                self.state["slots"][token] = (kind, now, None)
+            return wait
+
+    def peek(self, kind, limits, max_in_flight, now):
+        with self._lock:
+            return self._decide(kind, limits, max_in_flight, now)
+
+    def release(self, token):
+        with self._lock:
+            kind, started, _ = self.state["slots"].get(token, (None, None, None))
+            if kind is not None:
+                self.state["slots"][token] = (kind, started, time.time())
+
+    def penalize(self, until):
+        with self._lock:
+            self.state["penalized_until"] = max(self.state["penalized_until"], until)
+
+
+class DatabaseStore:
+    """ThrottleBucket/ThrottleSlot rows, through a connection of its own per thread (autocommit)."""
+
+    _local = threading.local()
+
+    def __init__(self, key):
+        from ..models import ThrottleBucket, ThrottleSlot
+
+        self.key = key
+        self.buckets = ThrottleBucket._meta.db_table
+        self.slots = ThrottleSlot._meta.db_table
+        self._bucket_id = None
+
+    # A connection of our own: what we write is committed at once whatever the caller's transaction.
+    def _db(self):
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connections.create_connection("default")
+            db.inc_thread_sharing()  # so close_all_connections() may close it from another thread
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(db)
+        return db
+
+    _all: list = []
+    _all_lock = threading.Lock()
+    _tokens: dict = {}  # token -> slot id, for whichever thread releases it
+
+    @classmethod
+    def close_thread_connection(cls):
+        db = getattr(cls._local, "db", None)
+        if db is not None:
+            db.close()
+            cls._local.db = None
+            with cls._all_lock:
+                if db in cls._all:
+                    cls._all.remove(db)
+
+    @classmethod
+    def close_all_connections(cls):
+        with cls._all_lock:
+            dbs, cls._all = cls._all, []
+        for db in dbs:
+            db.close()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """A transaction holding the bucket row's lock; yields (cursor, bucket id, penalized_until)."""
+        db = self._db()
+        db.ensure_connection()
+        bucket_id = self._bucket(db)
+        db.set_autocommit(False)
+        try:
+            with db.cursor() as cursor:
+                lock = " FOR UPDATE" if db.features.has_select_for_update else ""
+                if db.vendor == "sqlite":  # take SQLite's write lock now, as FOR UPDATE would
+                    cursor.execute(f"UPDATE {self.buckets} SET key = key WHERE id = %s", [bucket_id])
+                cursor.execute(f"SELECT penalized_until FROM {self.buckets} WHERE id = %s{lock}", [bucket_id])
+                (penalized_until,) = cursor.fetchone()
+                yield cursor, bucket_id, penalized_until
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.set_autocommit(True)
+
+    def _bucket(self, db):
+        if self._bucket_id is None:
+            with db.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {self.buckets} WHERE key = %s", [self.key])
+                row = cursor.fetchone()
+                if row is None:
+                    conflict = " ON CONFLICT (key) DO NOTHING"
+                    cursor.execute(f"INSERT INTO {self.buckets} (key, penalized_until) VALUES (%s, 0){conflict}", [self.key])
+                    cursor.execute(f"SELECT id FROM {self.buckets} WHERE key = %s", [self.key])
+                    row = cursor.fetchone()
+            self._bucket_id = row[0]
+        return self._bucket_id
+
+    def _decide(self, cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now):
+        parts, params = ["SUM(CASE WHEN ended IS NULL AND started > %s THEN 1 ELSE 0 END)"], [now - STALE_SECONDS]
+        for limit in limits:
+            kinds = "" if limit.kind == "any" else " AND kind = %s"
+            parts.append(f"SUM(CASE WHEN started > %s{kinds} THEN 1 ELSE 0 END)")
+            parts.append(f"MIN(CASE WHEN started > %s{kinds} THEN started END)")
+            for _ in range(2):
+                params += [now - limit.seconds] + ([] if limit.kind == "any" else [limit.kind])
+        horizon = max([lim.seconds for lim in limits] + [STALE_SECONDS])
+        cursor.execute(
+            f"SELECT {', '.join(parts)} FROM {self.slots} WHERE bucket_id = %s AND started > %s",
+            [*params, bucket_id, now - horizon],
+        )
+        row = cursor.fetchone()
+        in_flight = row[0] or 0
+        windows = [(row[1 + 2 * i] or 0, row[2 + 2 * i]) for i in range(len(limits))]
+        return _wait_for(kind, limits, max_in_flight, now, penalized_until, in_flight, windows), horizon
+
+    def try_acquire(self, token, kind, limits, max_in_flight, now):
+        with self._locked() as (cursor, bucket_id, penalized_until):
+            wait, horizon = self._decide(cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now)
+            if wait > 0:
+                return wait
+            cursor.execute(
+                f"INSERT INTO {self.slots} (bucket_id, kind, started) VALUES (%s, %s, %s) RETURNING id", [bucket_id, kind, now]
+            )
+            slot_id = cursor.fetchone()[0]
+            if slot_id % 200 == 0:  # now and then, forget what no window looks at any more
+                cursor.execute(f"DELETE FROM {self.slots} WHERE bucket_id = %s AND started < %s", [bucket_id, now - horizon])
+        with self._all_lock:
+            self._tokens[token] = slot_id
+        return 0
+
+    def peek(self, kind, limits, max_in_flight, now):
+        with self._locked() as (cursor, bucket_id, penalized_until):
+            return self._decide(cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now)[0]
+
+    def release(self, token):
+        with self._all_lock:
+            slot_id = self._tokens.pop(token, None)
+        if slot_id is None:
+            return
+        with self._db().cursor() as cursor:
+            cursor.execute(f"UPDATE {self.slots} SET ended = %s WHERE id = %s", [time.time(), slot_id])
+
+    def penalize(self, until):
+        with self._locked() as (cursor, bucket_id, penalized_until):
+            if until > penalized_until:
+                cursor.execute(f"UPDATE {self.buckets} SET penalized_until = %s WHERE id = %s", [until, bucket_id])
+
+
+_ACQUIRE = """
+local now, token, max_in_flight, stale, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local take = ARGV[6] == '1'
+local pen = tonumber(redis.call('GET', KEYS[1]) or '0')
+if pen > now then return tostring(pen - now) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - stale)
+if redis.call('ZCARD', KEYS[2]) >= max_in_flight then return '0.05' end
+local wait = 0
+for i = 1, n do
+  local applies, count, seconds = ARGV[6 + 3 * i - 2], tonumber(ARGV[6 + 3 * i - 1]), tonumber(ARGV[6 + 3 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2 + i], '-inf', now - seconds)
+  if applies == '1' and redis.call('ZCARD', KEYS[2 + i]) >= count then
+    local oldest = redis.call('ZRANGE', KEYS[2 + i], 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + seconds - now, 0.05)
+  end
+end
+if wait > 0 or not take then return tostring(wait) end
+redis.call('ZADD', KEYS[2], now, token)
+redis.call('EXPIRE', KEYS[2], math.ceil(stale) + 1)
+for i = 1, n do
+  if ARGV[6 + 3 * i - 2] == '1' then
+    redis.call('ZADD', KEYS[2 + i], now, token)
+    redis.call('EXPIRE', KEYS[2 + i], math.ceil(tonumber(ARGV[6 + 3 * i])) + 1)
+  end
+end
+return '0'
+"""
+
+_PENALIZE = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(tonumber(ARGV[2])) + 1) end
+return 1
+"""
+
+
+class RedisStore:
+    """Sorted sets of start times in Redis, checked and taken by one Lua script (atomic)."""
+
+    _clients: dict[str, object] = {}
+
+    def __init__(self, key, url):
+        import redis
+
+        if url not in self._clients:
+            self._clients[url] = redis.Redis.from_url(url)
+        self.redis = self._clients[url]
+        self.prefix = f"blueclerk:throttle:{key}"
+        self.acquire_script = self.redis.register_script(_ACQUIRE)
+        self.penalize_script = self.redis.register_script(_PENALIZE)
+
+    def _call(self, token, kind, limits, max_in_flight, now, take):
+        keys = [f"{self.prefix}:penalty", f"{self.prefix}:inflight"] + [
+            f"{self.prefix}:w:{lim.kind}:{lim.count}:{lim.seconds}" for lim in limits
+        ]
+        args = [repr(now), token, max_in_flight, STALE_SECONDS, len(limits), "1" if take else "0"]
+        for lim in limits:
+            args += ["1" if applies(lim, kind) else "0", lim.count, lim.seconds]
+        return float(self.acquire_script(keys=keys, args=args))
+
+    def try_acquire(self, token, kind, limits, max_in_flight, now):
+        return self._call(token, kind, limits, max_in_flight, now, True)
+
+    def peek(self, kind, limits, max_in_flight, now):
+        return self._call("peek", kind, limits, max_in_flight, now, False)
+
+    def release(self, token):
+        self.redis.zrem(f"{self.prefix}:inflight", token)
+
+    def penalize(self, until):
+        self.penalize_script(keys=[f"{self.prefix}:penalty"], args=[repr(until), math.ceil(until - time.time())])
+
+
+# --- Construction -----------------------------------------------------------------------------------
+
+
+def store_for(key):
+    if getattr(settings, "REDIS_URL", ""):
+        return RedisStore(key, settings.REDIS_URL)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3") and str(db.get("NAME", "")).startswith((":memory:", "file::memory:")):
+        return LocalStore(key)
+    return DatabaseStore(key)
+
+
+def throttle_for(connection, *, adapter_class=None, **kwargs):
+    """The shared throttle of `connection` at its provider's limits (from the adapter class)."""
+    if adapter_class is None:
+        from ..providers.registry import adapter_class as registry_adapter_class
+
+        adapter_class = registry_adapter_class(connection.provider)
+    return SharedThrottle(
+        store=store_for(f"connection:{connection.pk}"),
+        limits=adapter_class.limits,
+        max_in_flight=adapter_class.max_in_flight,
+        **kwargs,
+    )
+
+
+def close_thread_connections():
+    """Close this thread's throttle connection (worker threads call it before they end)."""
+    DatabaseStore.close_thread_connection()
+
+
+def close_all_connections():
+    """Close every throttle connection of this process (tests, before the test database is dropped)."""
+    DatabaseStore.close_all_connections()
