@@ -46,18 +46,11 @@ DEFAULT_OVERLAP = datetime.timedelta(minutes=5)
 
 
 def adapter_for(connection):
-    """The connection's adapter with its token provider and shared throttle."""
-    from ..providers.config import provider_config
-    from ..providers.registry import adapter_class
-    from ..tokens import token_provider_for
-    from .throttle import throttle_for
+    """The connection's adapter, made as the push engine makes it (token provider, shared throttle)."""
+    from .runs import adapter_factory_for
 
-    return adapter_class(connection.provider)(
-        config=provider_config(connection.provider),
-        company_id=connection.company_id,
-        token_provider=token_provider_for(connection),
-        throttle=throttle_for(connection),
-    )
+    _, factory = adapter_factory_for(connection)
+    return factory()
 
 
 # --- Cursors -----------------------------------------------------------------------------------------

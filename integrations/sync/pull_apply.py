@@ -41,7 +41,7 @@ from invoices import services as invoice_services
 from invoices.models import Customer, Invoice, Payment
 
 from ..models import ExternalLink, Kind, Notification, SyncEvent
-from .pull_hash import data_hash, local_payload_hash
+from .pull_hash import data_hash, invoice_content, local_payload, local_payload_hash
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,14 @@ def _changed_since_sync(local, link):
 
 
 def _remote_is_newer(record, local):
-    return record.updated_at is not None and record.updated_at > local.updated_at
+    """Compared at the provider's precision: QuickBooks and Xero give whole seconds, so a change
+    made here within the same second counts as a tie, and a tie goes to our side."""
+    if record.updated_at is None:
+        return False
+    ours = local.updated_at
+    if record.updated_at.microsecond == 0:
+        ours = ours.replace(microsecond=0)
+    return record.updated_at > ours
 
 
 # --- Invoices: status only ---------------------------------------------------------------------------
@@ -260,9 +267,9 @@ def _apply_invoice(connection, record, run):
         invoice = invoice_services.invoice_mark_sent(invoice=invoice)
         _event(connection, run, record, invoice.pk, action="pull", outcome="ok", response={"status": status})
         outcome = APPLIED
-    elif record.data is not None and link.pushed_hash:
-        ours = dataclasses.replace(record.data, status=invoice.status, total=invoice.total)
-        if data_hash(ours) != link.pushed_hash and local_payload_hash(connection, Kind.INVOICE, invoice) == link.pushed_hash:
+    elif record.data is not None:
+        ours = local_payload(connection, Kind.INVOICE, invoice)
+        if ours is not None and invoice_content(ours) != invoice_content(record.data):
             _event(
                 connection,
                 run,

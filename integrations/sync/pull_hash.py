@@ -25,28 +25,33 @@ def _text(value):
 
 
 def local_payload_hash(connection, kind, obj):
-    """The hash the push engine computes for `obj` (a Customer, Item, Invoice or Payment) on `connection`."""
-    return data_hash(_interim_payload(kind, obj))
+    """The hash the push engine computes for `obj` (a Customer, Item, Invoice or Payment) on
+    `connection`, or "" when the push could not send it yet (a dependency is not synced)."""
+    from . import payloads
+
+    return payloads.local_payload_hash(connection, kind, obj) or ""
 
 
-def _interim_payload(kind, obj):
-    # INTERIM until integrations.sync.payloads (the push engine's) lands: the local record's fields.
-    from catalog.services import ITEM_FIELDS
-    from invoices.services import CUSTOMER_FIELDS
+def local_payload(connection, kind, obj):
+    """The push engine's neutral payload of `obj`, or None when it could not be sent yet."""
+    from ..providers.registry import adapter_class
+    from . import payloads
 
-    if kind == "customer":
-        return {f: getattr(obj, f) for f in CUSTOMER_FIELDS}
-    if kind == "item":
-        return {f: getattr(obj, f) for f in ITEM_FIELDS}
-    if kind == "invoice":
-        lines = [[line.item_id, line.description, line.quantity, line.unit_price] for line in obj.lines.all()]
-        return {
-            "number": obj.number,
-            "customer": obj.customer_id,
-            "status": obj.status,
-            "issue_date": obj.issue_date,
-            "due_date": obj.due_date,
-            "notes": obj.notes,
-            "lines": lines,
-        }
-    return {"invoice": obj.invoice_id, "amount": obj.amount, "date": obj.date, "method": obj.method, "reference": obj.reference}
+    builder = payloads.PayloadBuilder(
+        connection, requires_income_account=adapter_class(connection.provider).requires_income_account
+    )
+    try:
+        return builder.build(kind, obj)
+    except payloads.NotSendable:
+        return None
+
+
+def invoice_content(data):
+    """What an invoice says (customer, dates, lines, notes), without its status and totals, comparable
+    between our payload and the provider's copy."""
+    cent = decimal.Decimal("0.01")
+    lines = [
+        (str(line.item_remote_id), decimal.Decimal(line.quantity).quantize(cent), decimal.Decimal(line.unit_price).quantize(cent))
+        for line in data.lines
+    ]
+    return (str(data.customer_remote_id), data.issue_date, data.due_date, lines, (data.notes or "").strip())

@@ -51,3 +51,20 @@ def link():
         )
 
     return make
+
+
+@pytest.fixture
+def link_invoice(link):
+    """link_invoice(connection, invoice, remote_id): the invoice, its customer (C<id>) and its items
+    (I<id>) linked as a push would leave them, so the invoice's payload hash is a real one."""
+
+    def make(connection, invoice, remote_id, **fields):
+        link(connection, "customer", invoice.customer, f"C{invoice.customer_id}")
+        for line in invoice.lines.all():
+            if not ExternalLink.objects.filter(connection=connection, kind="item", local_id=line.item_id).exists():
+                link(connection, "item", line.item, f"I{line.item_id}")
+        invoice_link = link(connection, "invoice", invoice, remote_id, **fields)
+        assert invoice_link.pushed_hash
+        return invoice_link
+
+    return make

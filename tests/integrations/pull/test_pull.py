@@ -38,12 +38,18 @@ def invoice_data(invoice, **changes):
     line = invoice.lines.first()
     values = {
         "number": invoice.number,
-        "customer_remote_id": "C1",
+        "customer_remote_id": f"C{invoice.customer_id}",
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
         "lines": [
-            LineData(item_remote_id="I1", description=line.description, quantity=line.quantity, unit_price=line.unit_price)
+            LineData(
+                item_remote_id=f"I{line.item_id}",
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
         ],
+        "notes": invoice.notes,
         "status": invoice.status,
         "total": invoice.total,
     } | changes
@@ -180,9 +186,9 @@ def test_a_customer_deleted_in_the_provider_is_marked_and_notified_and_kept(conn
 # Invoices and payments ----------------------------------------------------------------------------
 
 
-def test_a_payment_recorded_in_the_provider_marks_our_invoice_paid(connection, adapter, link, organization):
+def test_a_payment_recorded_in_the_provider_marks_our_invoice_paid(connection, adapter, link, organization, link_invoice):
     invoice = InvoiceFactory(organization=organization)  # SENT, total 100.00
-    invoice_link = link(connection, "invoice", invoice, "INV1")
+    invoice_link = link_invoice(connection, invoice, "INV1")
     adapter.put(
         "payment", "P1", PaymentData("INV1", "C1", Decimal("100.00"), datetime.date(2026, 3, 2), method="check", reference="1042")
     )
@@ -201,9 +207,9 @@ def test_a_payment_recorded_in_the_provider_marks_our_invoice_paid(connection, a
     assert invoice_link.pushed_hash == local_payload_hash(connection, "invoice", invoice)  # PAID is not echoed
 
 
-def test_a_payment_pulled_twice_is_recorded_once(connection, adapter, link, organization):
+def test_a_payment_pulled_twice_is_recorded_once(connection, adapter, link, organization, link_invoice):
     invoice = InvoiceFactory(organization=organization)
-    link(connection, "invoice", invoice, "INV1")
+    link_invoice(connection, invoice, "INV1")
     adapter.put("payment", "P1", PaymentData("INV1", "C1", Decimal("40.00"), datetime.date(2026, 3, 2)))
 
     pull.pull_connection(connection=connection, adapter=adapter, kinds=["payment"])
@@ -223,9 +229,9 @@ def test_a_payment_against_an_invoice_we_do_not_know_is_ignored(connection, adap
     assert run.scope["outcomes"] == {"skipped": 1}
 
 
-def test_a_payment_over_the_balance_is_refused_with_a_clear_reason(connection, adapter, link, organization):
+def test_a_payment_over_the_balance_is_refused_with_a_clear_reason(connection, adapter, link, organization, link_invoice):
     invoice = InvoiceFactory(organization=organization)
-    link(connection, "invoice", invoice, "INV1")
+    link_invoice(connection, invoice, "INV1")
     adapter.put("payment", "P1", PaymentData("INV1", "C1", Decimal("150.00"), datetime.date(2026, 3, 2)))
 
     run = pull.pull_connection(connection=connection, adapter=adapter, kinds=["payment"])
@@ -246,9 +252,11 @@ def test_invoices_made_in_the_provider_are_not_imported(connection, adapter, org
     assert run.scope["outcomes"] == {"skipped": 1}
 
 
-def test_an_invoice_voided_in_the_provider_is_marked_and_notified_but_not_changed(connection, adapter, link, organization):
+def test_an_invoice_voided_in_the_provider_is_marked_and_notified_but_not_changed(
+    connection, adapter, link, organization, link_invoice
+):
     invoice = InvoiceFactory(organization=organization)
-    invoice_link = link(connection, "invoice", invoice, "INV1")
+    invoice_link = link_invoice(connection, invoice, "INV1")
     adapter.put("invoice", "INV1", invoice_data(invoice, status="VOID"), updated_at=later())
 
     pull.pull_connection(connection=connection, adapter=adapter, kinds=["invoice"])
@@ -260,9 +268,9 @@ def test_an_invoice_voided_in_the_provider_is_marked_and_notified_but_not_change
     assert Notification.objects.get().title == f"Invoice {invoice.number} was voided in QuickBooks"
 
 
-def test_content_edited_in_the_provider_is_not_applied_to_a_sent_invoice(connection, adapter, link, organization):
+def test_content_edited_in_the_provider_is_not_applied_to_a_sent_invoice(connection, adapter, link, organization, link_invoice):
     invoice = InvoiceFactory(organization=organization, notes="Thanks!")
-    invoice_link = link(connection, "invoice", invoice, "INV1")
+    invoice_link = link_invoice(connection, invoice, "INV1")
     adapter.put("invoice", "INV1", invoice_data(invoice, notes="Edited by the bookkeeper"), updated_at=later(), version="4")
 
     pull.pull_connection(connection=connection, adapter=adapter, kinds=["invoice"])
@@ -272,6 +280,30 @@ def test_content_edited_in_the_provider_is_not_applied_to_a_sent_invoice(connect
     assert invoice.notes == "Thanks!"
     assert invoice_link.remote_version == "4"  # our next push is not stale
     assert "BlueClerk owns the content" in SyncEvent.objects.get(remote_id="INV1").error
+
+
+def test_a_status_change_in_the_provider_is_not_reported_as_a_content_edit(connection, adapter, organization, link_invoice):
+    invoice = InvoiceFactory(organization=organization, notes="Thanks!")
+    link_invoice(connection, invoice, "INV1")
+    adapter.put("invoice", "INV1", invoice_data(invoice, status="PAID"), updated_at=later(), version="5")
+
+    run = pull.pull_connection(connection=connection, adapter=adapter, kinds=["invoice"])
+
+    assert run.scope["outcomes"] == {"unchanged": 1}
+    assert not SyncEvent.objects.exists()
+
+
+def test_a_draft_sent_in_the_provider_becomes_sent_here_without_an_echo(connection, adapter, organization, link_invoice):
+    invoice = InvoiceFactory(organization=organization, status=Invoice.Status.DRAFT)
+    invoice_link = link_invoice(connection, invoice, "INV1")
+    adapter.put("invoice", "INV1", invoice_data(invoice, status="SENT"), updated_at=later())
+
+    pull.pull_connection(connection=connection, adapter=adapter, kinds=["invoice"])
+
+    invoice.refresh_from_db()
+    invoice_link.refresh_from_db()
+    assert invoice.status == Invoice.Status.SENT
+    assert invoice_link.pushed_hash == local_payload_hash(connection, "invoice", invoice)
 
 
 # Cursors and runs ---------------------------------------------------------------------------------
