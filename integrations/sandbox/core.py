@@ -459,6 +459,7 @@ class Context:
     kind: str | None = None
     usage: Usage | None = None
     extra_headers: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)  # per-request memo for views (e.g. accounts looked up once a batch)
 
     @property
     def limits(self):

@@ -177,6 +177,16 @@ def _ref(company, entity, ref, field):
     return obj
 
 
+def _cached_ref(ctx, company, entity, ref, field):
+    """_ref, remembered for the rest of the request (a batch names the same account thirty times)."""
+    if ctx is None:
+        return _ref(company, entity, ref, field)
+    key = ("ref", entity, str(ref_value(ref)))
+    if key not in ctx.cache:
+        ctx.cache[key] = _ref(company, entity, ref, field)
+    return ctx.cache[key]
+
+
 def _writable(body):
     return {k: v for k, v in body.items() if k not in READ_ONLY}
 
@@ -206,7 +216,7 @@ def _item_data(company, body, ctx):
     if data["Type"] in ("Service", "NonInventory", "Inventory"):
         if not body.get("IncomeAccountRef"):
             raise business("Income account is required for an item of this type.", "IncomeAccountRef")
-        account = _ref(company, "Account", body["IncomeAccountRef"], "IncomeAccountRef")
+        account = _cached_ref(ctx, company, "Account", body["IncomeAccountRef"], "IncomeAccountRef")
         data["IncomeAccountRef"] = {"value": account.object_id, "name": account.data.get("Name")}
     for field in ("ExpenseAccountRef", "AssetAccountRef"):
         if body.get(field):
