@@ -3,6 +3,7 @@
 SCHEDULES = (
     # (name, function, every N minutes)
     ("integrations: sync sweep", "integrations.tasks.sync_sweep", 1),
+    ("integrations: pull changes", "integrations.tasks.pull_all_connections", 15),
     ("integrations: keep connections alive", "integrations.tasks.connections_keep_alive", 6 * 60),
 )
 

@@ -30,3 +30,59 @@ def sync_sweep():
         for run in started:
             runs.enqueue(run)
     return f"{len(started)} run(s) enqueued"
+
+
+# --- Pulling changes back from the providers (integrations.sync.pull, integrations.webhooks) ----------
+
+
+def pull_connection(connection_id, kinds=None, trigger="pull"):
+    """Pull one connection from its cursors; what the time budget left over continues in a new task."""
+    from django_q.tasks import async_task
+
+    from .models import Connection
+    from .sync import pull
+
+    connection = Connection.objects.filter(pk=connection_id, status=Connection.Status.CONNECTED).first()
+    if connection is None:
+        return "not connected"
+    run = pull.pull_connection(connection=connection, kinds=kinds, trigger=trigger)
+    unfinished = run.scope.get("unfinished") or []
+    if unfinished:
+        async_task("integrations.tasks.pull_connection", connection_id, unfinished, trigger, group="pull")
+        return f"continues with {', '.join(unfinished)}"
+    return run.status
+
+
+def pull_all_connections():
+    """Every 15 minutes: one pull task per connected connection."""
+    from django_q.tasks import async_task
+
+    from .models import Connection
+
+    ids = list(Connection.objects.filter(status=Connection.Status.CONNECTED).values_list("pk", flat=True))
+    for connection_id in ids:
+        async_task("integrations.tasks.pull_connection", connection_id, None, "schedule", group="pull")
+    return f"{len(ids)} pull(s) enqueued"
+
+
+def pull_webhook_changes(connection_id, changes):
+    """The targeted pull a verified webhook enqueued."""
+    from . import webhooks
+    from .models import Connection
+    from .sync import pull
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "no connection"
+    run = pull.pull_changes(connection=connection, changes=changes)
+    webhooks.deliveries_processed(changes=changes)
+    return run.status
+
+
+def webhook_confirm(connection_id):
+    """Send a FreshBooks callback's verifier back to FreshBooks."""
+    from . import webhooks
+    from .models import Connection
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    return bool(connection) and webhooks.verifier_confirm(connection=connection)

@@ -296,15 +296,15 @@ def verifier_confirm(*, connection, adapter=None):
 
 
 def enqueue_pull(*, connection_id, changes):
-    """Run the targeted pull in a task (integrations.sync.pull_tasks.pull_changes_task)."""
+    """Run the targeted pull in a task (integrations.tasks.pull_webhook_changes)."""
     from django_q.tasks import async_task
 
-    async_task("integrations.sync.pull_tasks.pull_changes_task", connection_id, changes)
+    async_task("integrations.tasks.pull_webhook_changes", connection_id, changes)
 
 
 def enqueue_verification(*, account):
-    """Confirm a FreshBooks callback's pending verifier in a task (integrations.sync.pull_tasks.webhook_confirm_task)."""
+    """Confirm a FreshBooks callback's pending verifier in a task (integrations.tasks.webhook_confirm)."""
     from django_q.tasks import async_task
 
     connection = _connection("freshbooks", account)
-    async_task("integrations.sync.pull_tasks.webhook_confirm_task", connection.pk)
+    async_task("integrations.tasks.webhook_confirm", connection.pk)

@@ -35,8 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="organization slug or id")
         parser.add_argument("--provider", required=True, choices=["quickbooks", "xero", "freshbooks", "wave"])
         parser.add_argument("--entities", default="", help="comma-separated: " + ",".join(ENTITIES) + " (default: all)")
+        parser.add_argument("--pull", action="store_true", help="pull changes made in the provider instead of pushing")
 
-    def handle(self, *args, org, provider, entities, **options):
+    def handle(self, *args, org, provider, entities, pull=False, **options):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None and org.isdigit():
             organization = Organization.objects.filter(pk=int(org)).first()
@@ -49,6 +50,8 @@ class Command(BaseCommand):
             self.stderr.write(reconnect_message(connection.provider_name))
             sys.exit(2)
         kinds = self._kinds(entities)
+        if pull:
+            sys.exit(self._pull(connection, kinds))
         with transaction.atomic():
             run, _ = runs.run_request(connection=connection, trigger=SyncRun.Trigger.COMMAND, scope=runs.make_scope(kinds=kinds))
         run = self._drive(run)
@@ -86,6 +89,23 @@ class Command(BaseCommand):
                 time.sleep(1)
         finally:
             bar.close()
+
+    def _pull(self, connection, kinds):
+        """Pull from the cursors until every kind is done (integrations.sync.pull); exit status as for a push."""
+        from integrations.sync import pull
+
+        while kinds:
+            run = pull.pull_connection(connection=connection, kinds=kinds, trigger=SyncRun.Trigger.COMMAND)
+            outcomes = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(run.scope.get("outcomes", {}).items()))
+            self.stdout.write(f"{connection.provider_name}: pulled {run.done} record(s){': ' + outcomes if outcomes else ''}.")
+            if run.status == SyncRun.Status.RECONNECT_REQUIRED:
+                self.stderr.write(run.error)
+                return 2
+            if run.error or run.failed or run.status == SyncRun.Status.FAILED:
+                self.stderr.write(run.error or f"{run.failed} record(s) could not be applied (see the sync history).")
+                return 1
+            kinds = run.scope.get("unfinished") or []
+        return 0
 
     def _summary(self, connection, run, kinds):
         run.refresh_from_db()

@@ -8,9 +8,8 @@ import pytest
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from integrations import webhooks
+from integrations import tasks, webhooks
 from integrations.models import Connection, WebhookDelivery
-from integrations.sync import pull_tasks
 from invoices.models import Customer
 from tests.factories import CustomerFactory
 
@@ -68,7 +67,7 @@ def test_it_enqueues_a_targeted_pull_for_a_signed_quickbooks_event(client, conne
     assert response.status_code == 200
     [task] = OrmQ.objects.all()
     package = SignedPackage.loads(task.payload)
-    assert package["func"] == "integrations.sync.pull_tasks.pull_changes_task"
+    assert package["func"] == "integrations.tasks.pull_webhook_changes"
     connection_id, changes = package["args"]
     assert connection_id == connection.pk
     assert [(c["kind"], c["remote_id"], c["operation"]) for c in changes] == [("invoice", "130", "update")]
@@ -245,7 +244,7 @@ def test_the_webhook_task_applies_the_change_and_marks_the_delivery(client, conn
     body = qbo_body(entity="Customer", entity_id="1")
     post(client, "quickbooks", body, **{"intuit-signature": sign(body)})
 
-    pull_tasks.pull_changes_task(captured[0]["connection_id"], captured[0]["changes"])
+    tasks.pull_webhook_changes(captured[0]["connection_id"], captured[0]["changes"])
 
     assert Customer.objects.get(pk=customer.pk).email == "new@example.com"
     assert WebhookDelivery.objects.get().processed_at is not None
