@@ -99,7 +99,7 @@ class SharedThrottle:
         return self.store.peek(kind, self.limits, self.max_in_flight, self.clock())
 
     def penalize(self, seconds):
-        self.store.penalize(self.clock() + float(seconds))
+        self.store.penalize(self.clock() + float(seconds), float(seconds))
 
 
 # --- Decision shared by the stores ------------------------------------------------------------------
@@ -162,7 +162,7 @@ class LocalStore:
             if kind is not None:
                 self.state["slots"][token] = (kind, started, time.time())
 
-    def penalize(self, until):
+    def penalize(self, until, seconds):
         with self._lock:
             self.state["penalized_until"] = max(self.state["penalized_until"], until)
 
@@ -187,7 +187,8 @@ class DatabaseStore:
             db = connections.create_connection("default")
             db.inc_thread_sharing()  # so close_all_connections() may close it from another thread
             self._local.db = db
-            with self._all_lock:
+        with self._all_lock:
+            if db not in self._all:  # (again, after close_all_connections closed it)
                 self._all.append(db)
         return db
 
@@ -292,7 +293,7 @@ class DatabaseStore:
         with self._db().cursor() as cursor:
             cursor.execute(f"UPDATE {self.slots} SET ended = %s WHERE id = %s", [time.time(), slot_id])
 
-    def penalize(self, until):
+    def penalize(self, until, seconds):
         with self._locked() as (cursor, bucket_id, penalized_until):
             if until > penalized_until:
                 cursor.execute(f"UPDATE {self.buckets} SET penalized_until = %s WHERE id = %s", [until, bucket_id])
@@ -366,8 +367,8 @@ class RedisStore:
     def release(self, token):
         self.redis.zrem(f"{self.prefix}:inflight", token)
 
-    def penalize(self, until):
-        self.penalize_script(keys=[f"{self.prefix}:penalty"], args=[repr(until), math.ceil(until - time.time())])
+    def penalize(self, until, seconds):
+        self.penalize_script(keys=[f"{self.prefix}:penalty"], args=[repr(until), max(1, math.ceil(seconds))])
 
 
 # --- Construction -----------------------------------------------------------------------------------

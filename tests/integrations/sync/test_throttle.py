@@ -1,0 +1,133 @@
+"""The shared throttle: sliding windows, requests in flight and 429 penalties, in every store."""
+
+import threading
+import uuid
+
+import pytest
+
+from integrations.providers.base import Limit
+from integrations.sync.throttle import DatabaseStore, LocalStore, RedisStore, SharedThrottle
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1_000_000.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def make_store(kind, key):
+    if kind == "local":
+        return LocalStore(key)
+    if kind == "database":
+        return DatabaseStore(key)
+    return RedisStore(key, "redis://127.0.0.1:6379/15")
+
+
+STORES = ["local", "database", "redis"]
+
+
+@pytest.fixture
+def key():
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("store", STORES)
+def test_it_waits_for_the_window_when_a_limit_is_full(store, key):
+    clock = FakeClock()
+    throttle = SharedThrottle(
+        store=make_store(store, key), limits=[Limit("any", 3, 60)], max_in_flight=5, clock=clock, sleep=clock.sleep
+    )
+    for _ in range(3):
+        with throttle.slot("single"):
+            pass
+    assert clock.slept == []
+    with throttle.slot("single"):
+        pass
+    assert sum(clock.slept) == pytest.approx(60, abs=0.1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("store", STORES)
+def test_two_processes_share_one_window(store, key):
+    clock = FakeClock()
+    limits = [Limit("batch", 2, 60), Limit("any", 10, 60)]
+    one = SharedThrottle(store=make_store(store, key), limits=limits, max_in_flight=10, clock=clock)
+    other = SharedThrottle(store=make_store(store, key), limits=limits, max_in_flight=10, clock=clock)
+    assert one.try_acquire("batch")[0]
+    assert other.try_acquire("batch")[0]
+    token, wait = one.try_acquire("batch")
+    assert token is None and wait == pytest.approx(60, abs=0.1)
+    # The batch window is full, the single-request budget is not.
+    assert other.try_acquire("single")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("store", STORES)
+def test_it_keeps_requests_in_flight_under_the_limit(store, key):
+    clock = FakeClock()
+    throttle = SharedThrottle(store=make_store(store, key), limits=[], max_in_flight=2, clock=clock)
+    first, _ = throttle.try_acquire("single")
+    second, _ = throttle.try_acquire("single")
+    assert first and second
+    assert throttle.try_acquire("single")[0] is None
+    throttle.release(first)
+    assert throttle.try_acquire("single")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("store", STORES)
+def test_a_penalty_holds_everyone_back(store, key):
+    clock = FakeClock()
+    one = SharedThrottle(store=make_store(store, key), limits=[], max_in_flight=5, clock=clock)
+    other = SharedThrottle(store=make_store(store, key), limits=[], max_in_flight=5, clock=clock)
+    one.penalize(60)
+    token, wait = other.try_acquire("single")
+    assert token is None and wait == pytest.approx(60, abs=0.1)
+    clock.now += 61
+    assert other.try_acquire("single")[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_together_never_exceed_the_window(key):
+    clock = FakeClock()
+    store_limits = [Limit("any", 10, 60)]
+    taken = []
+
+    def worker():
+        throttle = SharedThrottle(store=DatabaseStore(key), limits=store_limits, max_in_flight=20, clock=clock)
+        for _ in range(5):
+            token, _ = throttle.try_acquire("single")
+            if token:
+                taken.append(token)
+        DatabaseStore.close_thread_connection()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_slot_is_used_by_the_next_request_of_its_kind(key):
+    clock = FakeClock()
+    scheduler = SharedThrottle(
+        store=LocalStore(key), limits=[Limit("batch", 1, 60)], max_in_flight=5, clock=clock, sleep=clock.sleep
+    )
+    adapter_side = SharedThrottle(
+        store=LocalStore(key), limits=[Limit("batch", 1, 60)], max_in_flight=5, clock=clock, sleep=clock.sleep
+    )
+    token, _ = scheduler.try_acquire("batch")
+    adapter_side.hold("batch", token)
+    with adapter_side.slot("batch"):
+        pass
+    assert clock.slept == []  # it did not wait for a second batch slot
