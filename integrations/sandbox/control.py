@@ -6,7 +6,7 @@ only when PROVIDER_SANDBOX is on (the whole app is mounted only then).
 
 POST keys: latency_ms, batch_latency_ms, limits (object, merged; null removes a limit),
 fail_next_batches (N) with fail_mode ("5xx" | "timeout" | "html") and timeout_seconds,
-reject_names (regular expression, "" for none), revoke_refresh_token, expire_access_tokens,
+reject_names (regular expression, "" for none), validate_xsd (QuickBooks), revoke_refresh_token, expire_access_tokens,
 unavailable_seconds (S, 0 ends it), mint_token with optional company (external id).
 """
 
@@ -58,6 +58,7 @@ def report(provider):
         "fail_mode": config["fail_mode"],
         "timeout_seconds": config["timeout_seconds"],
         "reject_names": config["reject_names"],
+        "validate_xsd": config["validate_xsd"],
         "limits": config["limits"],
         "companies": [{"id": c.external_id, "name": c.name, **c.details} for c in companies],
     }
@@ -94,6 +95,8 @@ def control_apply(*, provider, settings):
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                     raise ControlError(f"{key} must be a number of at least 0.")
                 config[key] = value
+        if "validate_xsd" in settings:
+            config["validate_xsd"] = bool(settings["validate_xsd"])
         if "fail_mode" in settings:
             if settings["fail_mode"] not in FAIL_MODES:
                 raise ControlError(f"fail_mode must be one of {', '.join(FAIL_MODES)}.")

@@ -97,6 +97,7 @@ DEFAULT_CONFIG = {
     "fail_mode": "5xx",
     "timeout_seconds": 30,  # how long the "timeout" fault sleeps before answering 504
     "reject_names": "",
+    "validate_xsd": False,  # QuickBooks: check received entities against Intuit's XSD (2010 fault if not)
 }
 
 COMPANY_NAMES = ("Northwind Plumbing", "Riverside Heating & Air")

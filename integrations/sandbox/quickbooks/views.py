@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import JsonResponse
 
 from .. import core, policies
-from . import entities, query
+from . import entities, query, xsd
 from .entities import KINDS, QBFault
 
 ENTITY_BY_URL = {entity.lower(): entity for entity in KINDS}
@@ -50,6 +50,15 @@ def _kind_of(request, kwargs):
 
 def operate(company, entity, operation, body, ctx):
     """One create/update/delete/void on `entity`: the entity JSON (or raises QBFault)."""
+    if ctx is not None and ctx.config.get("validate_xsd") and operation in ("create", "update") and isinstance(body, dict):
+        try:
+            xsd.validate(entity, body)
+        except xsd.Invalid as invalid:
+            raise QBFault(
+                2010,
+                "Request has invalid or unsupported property",
+                f"Property Name:{invalid} specified is unsupported or invalid",
+            ) from None
     if operation == "create":
         if isinstance(body, dict) and body.get("Id"):
             return entities.update(company, entity, body, ctx)

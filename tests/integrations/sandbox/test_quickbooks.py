@@ -11,8 +11,32 @@ pytestmark = pytest.mark.django_db(transaction=True)
 JSON = {"Accept": "application/json"}
 
 
+ENTITIES = ("Item", "Customer", "Invoice", "Payment", "Account", "CompanyInfo")
+
+
+def check_against_xsd(answer):
+    """Every entity in a 200 answer validates against Intuit's XSD."""
+    from integrations.sandbox.quickbooks import xsd
+
+    if answer.status_code != 200 or not answer.headers.get("Content-Type", "").startswith("application/json"):
+        return
+    body = answer.json()
+    found = [body]
+    found += body.get("BatchItemResponse", [])
+    if "QueryResponse" in body:
+        found.append(body["QueryResponse"])
+    for page in (body.get("CDCResponse") or [{}])[0].get("QueryResponse", []):
+        found.append(page)
+    for holder in found:
+        for entity in ENTITIES:
+            value = holder.get(entity)
+            for record in value if isinstance(value, list) else [value] if value else []:
+                if record.get("status") != "Deleted":
+                    xsd.validate(entity, record)
+
+
 class QB:
-    """A bookkeeper's raw HTTP view of one sandbox company."""
+    """A bookkeeper's raw HTTP view of one sandbox company (answers checked against the XSD)."""
 
     def __init__(self, base, token, realm):
         self.base, self.token, self.realm = base, token, realm
@@ -22,7 +46,7 @@ class QB:
         return {**JSON, "Authorization": f"Bearer {token or self.token}"}
 
     def post(self, path, body, params=None, **kw):
-        return requests.post(
+        answer = requests.post(
             f"{self.api}/{path}",
             json=body,
             params={"minorversion": 75, **(params or {})},
@@ -30,11 +54,15 @@ class QB:
             timeout=10,
             **kw,
         )
+        check_against_xsd(answer)
+        return answer
 
     def get(self, path, params=None):
-        return requests.get(
+        answer = requests.get(
             f"{self.api}/{path}", params={"minorversion": 75, **(params or {})}, headers=self.headers(), timeout=10
         )
+        check_against_xsd(answer)
+        return answer
 
     def query(self, text):
         return self.get("query", {"query": text})
@@ -56,7 +84,9 @@ def qb(live_server, settings):
     settings.SITE_URL = live_server.url
     # Tests fire requests faster than 10 a second; the per-second limit has its own test.
     minted = requests.post(
-        f"{live_server.url}/sandbox/quickbooks/_control", json={"mint_token": True, "limits": {"per_second": None}}, timeout=10
+        f"{live_server.url}/sandbox/quickbooks/_control",
+        json={"mint_token": True, "limits": {"per_second": None}, "validate_xsd": True},
+        timeout=10,
     ).json()
     return QB(live_server.url, minted["access_token"], minted["company"])
 
@@ -336,3 +366,11 @@ def test_the_control_report_has_the_agreed_keys(qb):
     assert report["limits"]["max_batch_size"] == 30 and report["limits"]["batch_per_minute"] == 40
     assert len(report["companies"]) == 2
     assert Decimal(str(report["latency_ms"])) == 0
+
+
+def test_it_refuses_what_intuits_schema_refuses(qb):
+    account = qb.income_account()["Id"]
+    answer = qb.post("item", {"Name": "Odd", "Type": "Service", "IncomeAccountRef": {"value": account}, "Colour": "red"})
+    assert answer.status_code == 400 and answer.json()["Fault"]["Error"][0]["code"] == "2010"
+    bad_decimal = qb.post("item", {"Name": "Odd", "Type": "Service", "IncomeAccountRef": {"value": account}, "UnitPrice": "ten"})
+    assert bad_decimal.status_code == 400
