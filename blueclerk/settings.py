@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "blueclerk.middleware.OrganizationMiddleware",
+    "integrations.middleware.ReconnectRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "blueclerk.urls"
@@ -64,6 +65,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "blueclerk.context_processors.organization",
+                "integrations.health.banners",
             ],
         },
     },
@@ -157,6 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "integrations.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "BlueClerk API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 
