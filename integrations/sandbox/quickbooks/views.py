@@ -78,6 +78,15 @@ def entity_collection(request, ctx, realm_id, entity):
     name = ENTITY_BY_URL.get(entity.lower())
     if name is None or request.method != "POST":
         return fault_answer(QBFault(2010, "Unsupported Operation", f"Operation {request.method} {entity} is not supported."))
+    if len(request.GET.get("requestid") or "") > 50:
+        return fault_answer(
+            QBFault(
+                2050,
+                "String length is either shorter or longer than supported by specification",
+                "requestid may have at most 50 characters.",
+                "requestid",
+            )
+        )
     body = _json_body(request)
     operation = request.GET.get("operation", "create")
     if isinstance(body, dict) and name in body and isinstance(body[name], dict) and len(body) == 1:
@@ -131,6 +140,18 @@ def batch(request, ctx, realm_id):
             QBFault(2020, "Required param missing, need to supply the required value for the API", "BatchItemRequest is required")
         )
     ctx.note_batch_size(len(items))
+    request_id = request.GET.get("requestid")
+    if request_id is not None and (
+        len(request_id) > 36 or any(len(str(i.get("bId", ""))) > 10 for i in items if isinstance(i, dict))
+    ):
+        return fault_answer(
+            QBFault(
+                2050,
+                "String length is either shorter or longer than supported by specification",
+                "With requestid, a batch's requestid may have at most 36 characters and each bId at most 10.",
+                "requestid",
+            )
+        )
     limit = ctx.limits.get("max_batch_size")
     if limit is not None and len(items) > int(limit):
         return fault_answer(

@@ -374,3 +374,10 @@ def test_it_refuses_what_intuits_schema_refuses(qb):
     assert answer.status_code == 400 and answer.json()["Fault"]["Error"][0]["code"] == "2010"
     bad_decimal = qb.post("item", {"Name": "Odd", "Type": "Service", "IncomeAccountRef": {"value": account}, "UnitPrice": "ten"})
     assert bad_decimal.status_code == 400
+
+
+def test_requestid_lengths_are_intuits(qb):
+    body = {"BatchItemRequest": [{"bId": "12345678901", "Query": "select * from Item"}]}
+    assert qb.post("batch", body, params={"requestid": "r1"}).json()["Fault"]["Error"][0]["code"] == "2050"
+    assert qb.post("batch", body).status_code == 200  # long bIds are fine without requestid
+    assert qb.post("item", qb.item("Long"), params={"requestid": "x" * 51}).status_code == 400
