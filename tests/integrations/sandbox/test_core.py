@@ -98,3 +98,88 @@ def test_control_mints_a_token_and_resets():
     assert set(minted["objects"]) >= {"item", "customer", "invoice", "payment"}
     reset = client.delete("/sandbox/quickbooks/_control").json()
     assert reset["companies"][0]["id"] != minted["company"]
+
+
+def test_each_provider_takes_client_credentials_its_own_way():
+    client = Client()
+    code = consent(client, "freshbooks")["code"][0]
+    basic = base64.b64encode(b"sandbox-client:sandbox-secret").decode()
+    as_basic = client.post(
+        "/sandbox/freshbooks/auth/oauth/token",
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert as_basic.status_code == 401 and as_basic.json()["error"] == "invalid_client"
+    wrong = client.post(
+        "/sandbox/quickbooks/oauth2/v1/tokens/bearer",
+        {"grant_type": "refresh_token", "refresh_token": "x"},
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"sandbox-client:wrong").decode(),
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("provider", ["quickbooks", "freshbooks"])
+def test_revoking_ends_the_grant(provider):
+    client = Client()
+    code = consent(client, provider)["code"][0]
+    tokens = token_post(client, provider, grant_type="authorization_code", code=code, redirect_uri=REDIRECT).json()
+    revoke_url = {"quickbooks": "v2/oauth2/tokens/revoke", "freshbooks": "auth/oauth/revoke"}[provider]
+    if provider == "quickbooks":
+        basic = base64.b64encode(b"sandbox-client:sandbox-secret").decode()
+        answer = client.post(
+            f"/sandbox/{provider}/{revoke_url}",
+            {"token": tokens["refresh_token"]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Basic {basic}",
+        )
+    else:
+        body = {"client_id": "sandbox-client", "client_secret": "sandbox-secret", "token": tokens["access_token"]}
+        answer = client.post(f"/sandbox/{provider}/{revoke_url}", body, content_type="application/json")
+    assert answer.status_code == 200
+    dead = token_post(client, provider, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.postgres
+def test_simultaneous_refreshes_with_one_token_leave_one_winner(live_server):
+    """QuickBooks: of two refreshes racing with one token, the loser gets invalid_grant (why callers lock)."""
+    import threading
+
+    import requests
+
+    refresh = (
+        Client()
+        .post("/sandbox/quickbooks/_control", {"mint_token": True}, content_type="application/json")
+        .json()["refresh_token"]
+    )
+    basic = base64.b64encode(b"sandbox-client:sandbox-secret").decode()
+    barrier = threading.Barrier(3)
+    codes = []
+
+    def race():
+        barrier.wait()
+        answer = requests.post(
+            f"{live_server.url}/sandbox/quickbooks/oauth2/v1/tokens/bearer",
+            data={"grant_type": "refresh_token", "refresh_token": refresh},
+            headers={"Authorization": f"Basic {basic}"},
+            timeout=10,
+        )
+        codes.append(answer.status_code)
+
+    threads = [threading.Thread(target=race) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 400, 400]
+
+
+def test_the_control_endpoint_refuses_bad_settings():
+    client = Client()
+    for body in ({"fail_mode": "explode"}, {"reject_names": "("}, {"limits": {"per_minute": -1}}, {"latency_ms": "slow"}):
+        answer = client.post("/sandbox/xero/_control", body, content_type="application/json")
+        assert answer.status_code == 400 and answer.json()["error"]
+    ok = client.post(
+        "/sandbox/xero/_control", {"limits": {"per_minute": 10, "in_flight": None}}, content_type="application/json"
+    ).json()
+    assert ok["limits"]["per_minute"] == 10 and ok["limits"]["in_flight"] is None and ok["limits"]["per_day"] == 5000
