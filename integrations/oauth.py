@@ -11,11 +11,11 @@ raise a permanent ProviderError with a sentence a person can act on; 5xx, 429, t
 connections raise TransientError. Tokens never appear in a message or a log line.
 """
 
-import json
+import logging
 import os
 import secrets
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
@@ -30,6 +30,9 @@ from .providers.config import provider_config
 # Seconds: (connect, read). Short on purpose: a refresh runs while the credential row is locked.
 TOKEN_TIMEOUT = (3.05, 10)
 STATE_SESSION_KEY = "integrations_oauth_states"
+# requests-oauthlib and oauthlib log request and answer bodies (tokens) at DEBUG: never let them.
+for _name in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 STATE_MAX_AGE = 15 * 60
 BASIC_AUTH = {"quickbooks", "xero"}
 JSON_BODY = {"freshbooks"}
@@ -74,14 +77,11 @@ def _session(config, *, redirect=None, state=None):
     session.register_compliance_hook("refresh_token_response", check_answer)
     if config.name in JSON_BODY:
 
-        def as_json(url, headers, body):
-            from urllib.parse import parse_qsl
-
+        def as_json(url, headers, request_kwargs):
             headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}
-            return url, headers, json.dumps(dict(parse_qsl(body, keep_blank_values=True)))
+            return url, headers, {"json": dict(request_kwargs.get("data") or {})}
 
         session.register_compliance_hook("access_token_request", as_json)
-        session.register_compliance_hook("refresh_token_request", as_json)
     return session
 
 
@@ -167,12 +167,28 @@ def refresh(provider, *, refresh_token, config=None, timeout=TOKEN_TIMEOUT):
     else:
         kwargs.update(client_id=config.client_id, client_secret=config.client_secret)
     if config.name in JSON_BODY:
+        # requests-oauthlib always sends a refresh as a form; FreshBooks takes JSON (redirect_uri too).
         kwargs["redirect_uri"] = redirect_uri(provider)
+        return _call(config, "refresh the access token", lambda: _refresh_json(session, config, refresh_token, kwargs, timeout))
     return _call(
         config,
         "refresh the access token",
         lambda: session.refresh_token(config.token_url, refresh_token=refresh_token, timeout=timeout, **kwargs),
     )
+
+
+def _refresh_json(session, config, refresh_token, params, timeout):
+    body = session._client.prepare_refresh_body(refresh_token=refresh_token, **params)
+    answer = session.post(
+        config.token_url,
+        json=dict(parse_qsl(body)),
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+        timeout=timeout,
+        withhold_token=True,
+    )
+    for hook in session.compliance_hook["refresh_token_response"]:
+        answer = hook(answer)
+    return session._client.parse_request_body_response(answer.text)
 
 
 def revoke(provider, *, token, config=None, timeout=TOKEN_TIMEOUT):

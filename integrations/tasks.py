@@ -86,3 +86,12 @@ def webhook_confirm(connection_id):
 
     connection = Connection.objects.filter(pk=connection_id).first()
     return bool(connection) and webhooks.verifier_confirm(connection=connection)
+
+
+def connections_keep_alive():
+    """Every few hours: refresh connections whose refresh token would die unused, and mark those
+    whose grant is gone (their admins are told once). See integrations.tokens.keep_alive."""
+    from .tokens import keep_alive
+
+    counts = keep_alive()
+    return f"{counts['refreshed']} refreshed, {counts['reconnect_required']} need reconnecting, {counts['failed']} failed"
