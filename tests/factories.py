@@ -101,3 +101,16 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("invoice.organization")
     amount = Decimal("10.00")
     date = factory.LazyFunction(datetime.date.today)
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    """A connected provider (no credential: add one with integrations.tokens.credential_store)."""
+
+    class Meta:
+        model = "integrations.Connection"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    provider = "quickbooks"
+    status = "connected"
+    company_id = factory.Sequence(lambda n: f"9130{n:06d}")
+    company_name = factory.Sequence(lambda n: f"Sandbox Company {n}")
