@@ -11,8 +11,10 @@ touches the ORM for sync state, so a batch costs a fixed handful of queries (one
 links, one insert of its events, one update of the run) whatever its size.
 
 Failures, per record:
-- a whole batch fails (BatchFailed): that batch falls back to one request per record; creates in it
-  are first looked up (the batch may have been applied before it failed), so nothing is duplicated;
+- a whole batch fails (BatchFailed): that batch falls back to one request per record. The batch may
+  have been applied before it failed, so nothing may be created twice: invoice and payment creates
+  are looked up first; items and customers, whose names the provider keeps unique, are sent again and
+  a DuplicateName answer is looked up and linked (UNIQUE_NAME_KINDS);
 - StaleVersion: the record is re-read and the update retried once with the current version;
 - DuplicateName on a create: the record is looked up by its natural key and linked when it is the
   same object (then updated with our data), or fails with a readable message when it is not;
@@ -71,6 +73,11 @@ S = ExternalLink.Status
 MAX_TRANSIENT = 5
 MAX_RATE_LIMITED = 10
 MAX_THREADS = 10
+# Kinds whose names the batch providers keep unique (a second create answers DuplicateName, which is
+# then looked up and linked): after a failed batch they are re-sent without a look-up first, which
+# halves the fallback's requests. Invoices (QuickBooks allows repeated DocNumbers) and payments (no
+# natural key) are looked up first.
+UNIQUE_NAME_KINDS = (Kind.ITEM, Kind.CUSTOMER)
 WAIT_STEP = 0.5  # longest the scheduler sleeps before looking at the throttle again
 LINK_FIELDS = [
     "remote_id",
@@ -351,7 +358,8 @@ class Pusher:
         except BatchFailed as exc:
             logger.warning("%s batch of %d %s records failed, falling back: %s", self.provider, len(cands), kind, exc)
             stats.fallbacks += 1
-            outcomes = [self._one(adapter, kind, c, stats, look_up_first=True) for c in cands]
+            look_up = kind not in UNIQUE_NAME_KINDS
+            outcomes = [self._one(adapter, kind, c, stats, look_up_first=look_up) for c in cands]
             for outcome in outcomes:
                 outcome.fallback = True
             return outcomes
@@ -362,7 +370,7 @@ class Pusher:
             error = getattr(result, "error", None)
             if result is None or (isinstance(error, TransientError) and not isinstance(error, StaleVersion)):
                 # No usable answer for this record inside the batch: settle it alone.
-                outcomes.append(self._one(adapter, kind, cand, stats, look_up_first=True))
+                outcomes.append(self._one(adapter, kind, cand, stats, look_up_first=kind not in UNIQUE_NAME_KINDS))
             else:
                 outcomes.append(self._settle(adapter, kind, cand, request, result))
         return outcomes
@@ -478,7 +486,9 @@ class Pusher:
     def _failure(self, cand, exc, action, *, status, result=None):
         what = label(cand.kind, cand.obj)
         message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-        if status == S.FAILED:
+        if status == S.FAILED and message.startswith(f"{self.provider} "):
+            text = message  # the adapter already said it in full ("QuickBooks rejected item 'X': ...")
+        elif status == S.FAILED:
             text = f"{self.provider} rejected {what}: {message}"
         elif status == S.UNCERTAIN:
             text = f"{self.provider} did not answer for {what} ({message}); it will be looked up before it is sent again."

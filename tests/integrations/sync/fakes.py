@@ -51,6 +51,7 @@ class FakeBook:
         self.rate_limited = 0
         self.retry_after = 0.05
         self.stale_once = set()
+        self.replay_keys = True  # False: a repeated idempotency key is not recognised (its window passed)
         self.creates = []  # (kind, local_id) per create applied
         self.batch_lengths = []
         self.requests = []  # ("batch"|"single"|"find"|"fetch", kind)
@@ -151,7 +152,7 @@ class FakeAdapter(ProviderAdapter):
 
     def _apply(self, kind, request):
         book = self.book
-        if request.idempotency_key and request.idempotency_key in book.keys:
+        if book.replay_keys and request.idempotency_key and request.idempotency_key in book.keys:
             return copy.deepcopy(book.keys[request.idempotency_key])
         data = request.data
         error = self._validate(kind, request)

@@ -121,14 +121,36 @@ def test_an_item_without_an_income_account_needs_mapping_and_is_sent_once_mapped
 
 def test_a_batch_failure_falls_back_to_single_requests_and_duplicates_nothing(connection, book, sync):
     ItemFactory.create_batch(90, organization=connection.organization)
-    book.fail_batches = {2}  # applied, then the answer is lost: the fallback must look up first
+    book.fail_batches = {2}  # applied, then the answer is lost
     run = sync(connection)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert book.count("item") == 90
-    assert len(book.creates) == 90
+    assert len(book.creates) == 90  # the repeated idempotency keys were answered, not applied again
     assert run.fallbacks == 1
     assert links(connection, "item").filter(status=S.SYNCED).count() == 90
+
+
+def test_after_a_failed_batch_a_duplicate_name_is_linked_when_the_key_is_forgotten(connection, book, sync):
+    ItemFactory.create_batch(60, organization=connection.organization)
+    book.fail_batches = {1}
+    book.replay_keys = False
+    run = sync(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert book.count("item") == 60 and len(book.creates) == 60
     assert SyncEvent.objects.filter(run=run, action="link").count() == 30
+
+
+def test_after_a_failed_batch_invoices_are_looked_up_before_they_are_created(connection, book, sync, fake):
+    fake.adapter_class = type("SmallBatches", (fake.adapter_class,), {"batch_sizes": {"invoice": 2}})
+    InvoiceFactory.create_batch(2, organization=connection.organization)
+    sync(connection)
+    book.fail_batches = {book.batch_calls + 1}
+    book.replay_keys = False
+    InvoiceFactory.create_batch(2, organization=connection.organization)  # customers and items go alone
+    run = sync(connection)
+    assert run.fallbacks == 1
+    assert book.count("invoice") == 4 and [k for k, _ in book.creates].count("invoice") == 4
+    assert ("find", "invoice") in book.requests
 
 
 def test_a_batch_failure_before_anything_was_applied_creates_each_record_once(connection, book, sync):
