@@ -6,7 +6,7 @@ ERROR) and, when it failed, ValidationErrors; otherwise any failure answers 400 
 ValidationException body listing the failed elements (the valid ones were still saved, as in Xero).
 Every accounting call needs `xero-tenant-id` (403 otherwise). GETs honour If-Modified-Since, `page`
 (100 a page, `pageSize` up to 1000; Items are not paged), `where` (Field=="value" joined by AND),
-`IDs`, `InvoiceNumbers`, `ContactIDs`, `Statuses`.
+`IDs`, `InvoiceNumbers`, `ContactIDs`, `Statuses`; a list of invoices has LineItems only when paged.
 """
 
 import datetime
@@ -91,6 +91,8 @@ def _elements(collection, body):
 def collection(request, ctx, collection, object_id=None):
     if collection not in COLLECTIONS:
         return not_found()
+    if len(request.headers.get("Idempotency-Key") or "") > 128:
+        return validation_exception([], "The Idempotency-Key header must not be more than 128 characters long.")
     kind, id_field, save = COLLECTIONS[collection]
     if request.method == "GET":
         return _read(request, ctx, collection, kind, object_id)
@@ -170,6 +172,9 @@ def _read(request, ctx, collection, kind, object_id):
         size = min(int(request.GET.get("pageSize") or 100), 1000)
         page = max(int(request.GET["page"]), 1)
         records = records[(page - 1) * size : page * size]
+    elif collection == "Invoices":
+        # Xero: a list of invoices carries line items only when paged (or read one by one).
+        records = [{k: v for k, v in r.items() if k != "LineItems"} for r in records]
     return envelope(collection, records)
 
 
@@ -194,7 +199,7 @@ def _find(company, kind, collection, object_id):
     return None
 
 
-@core.api_view("xero", kind="connections", company=_tenant, methods=("GET",))
+@core.api_view("xero", kind="organisation", company=_tenant, methods=("GET",))
 def organisation(request, ctx):
     company = ctx.company
     return envelope(

@@ -158,6 +158,8 @@ def test_invoices_total_and_payments_settle_them(xero):
     )
     assert xero.call("GET", "Invoices/INV-100").json()["Invoices"][0]["Status"] == "PAID"
     assert len(xero.call("GET", "Payments").json()["Payments"]) == 2
+    assert "LineItems" not in xero.call("GET", "Invoices").json()["Invoices"][0]
+    assert xero.call("GET", "Invoices", params={"page": 1}).json()["Invoices"][0]["LineItems"][0]["ItemCode"] == "SVC"
     accounts = xero.call("GET", "Accounts").json()["Accounts"]
     assert len([a for a in accounts if a["Class"] == "REVENUE"]) >= 3 and any(a["Type"] == "BANK" for a in accounts)
 
@@ -210,6 +212,8 @@ def test_an_idempotency_key_replays_the_first_answer(xero):
     assert again.status_code == first.status_code == 200
     assert again.json() == first.json()
     assert xero.control()["objects"]["item"] == 1
+    too_long = xero.call("PUT", "Items", {"Items": [item("IDEM2")]}, headers={"Idempotency-Key": "k" * 129})
+    assert too_long.status_code == 400
 
 
 def test_reject_names_and_batch_faults(xero):
