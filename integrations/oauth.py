@@ -117,6 +117,10 @@ def _call(config, what, fn):
             provider=config.name,
             code="invalid_client",
         ) from exc
+    except oauth_errors.MissingTokenError as exc:
+        raise MalformedResponse(
+            f"{config.display_name} answered the token request without a token.", provider=config.name
+        ) from exc
     except oauth_errors.OAuth2Error as exc:
         raise ProviderError(
             f"{config.display_name} refused to {what} ({exc.error}).", provider=config.name, code=exc.error or ""
