@@ -381,3 +381,17 @@ def test_requestid_lengths_are_intuits(qb):
     assert qb.post("batch", body, params={"requestid": "r1"}).json()["Fault"]["Error"][0]["code"] == "2050"
     assert qb.post("batch", body).status_code == 200  # long bIds are fine without requestid
     assert qb.post("item", qb.item("Long"), params={"requestid": "x" * 51}).status_code == 400
+
+
+def test_batch_latency_applies_to_batches_only(qb):
+    qb.control("post", batch_latency_ms=3000)
+    body = {"BatchItemRequest": [{"bId": "1", "Query": "select * from Item"}]}
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{qb.api}/batch", json=body, headers=qb.headers(), timeout=0.5)
+    assert (
+        requests.get(
+            f"{qb.api}/query", params={"query": "select count(*) from Item"}, headers=qb.headers(), timeout=2.5
+        ).status_code
+        == 200
+    )
+    assert qb.control()["batch_latency_ms"] == 3000
