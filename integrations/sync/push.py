@@ -48,7 +48,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from ..models import ExternalLink, Kind, SyncEvent
@@ -66,7 +66,7 @@ from ..providers.base import (
 from .audit import redact
 from .payloads import PayloadBuilder, label, payload_hash
 from .planner import KINDS, ensure_links, plan_kind
-from .throttle import close_thread_connections
+from .throttle import BudgetSpent, close_thread_connections
 
 logger = logging.getLogger(__name__)
 S = ExternalLink.Status
@@ -162,6 +162,10 @@ class Pusher:
         self._find_takes_local_id = None
         self._sizes = {}
         self.sleep = time.sleep
+        # (kind, remote id) -> local id it belongs to: a look-up never links a remote record that is
+        # already someone else's (two customers with one name). Workers add what they create.
+        self._owner = {}
+        self._owner_lock = threading.Lock()
 
     # --- planning and the kind loop -------------------------------------------------------------
 
@@ -191,6 +195,10 @@ class Pusher:
         if not cands:
             return True
         ensure_links(self.connection, cands)
+        with self._owner_lock:
+            for local_id, link in self.builder.links(kind).items():
+                if link.remote_id:
+                    self._owner[(kind, link.remote_id)] = local_id
         quiet = [c for c in cands if c.not_sendable is not None or c.unchanged]
         for start in range(0, len(quiet), 200):
             self._record(kind, [self._quiet(c) for c in quiet[start : start + 200]], UnitStats())
@@ -303,6 +311,8 @@ class Pusher:
         adapter = self._adapter()
         before = _snapshot(adapter)
         stats = UnitStats()
+        if hasattr(adapter.throttle, "deadline"):
+            adapter.throttle.deadline = self.deadline  # never wait for a slot past the budget
         hold = getattr(adapter.throttle, "hold", None)
         if hold is not None and token != "unthrottled":
             hold(mode, token)  # the adapter's first request of this kind uses the slot taken for it
@@ -343,6 +353,8 @@ class Pusher:
         for _ in range(MAX_RATE_LIMITED):
             try:
                 return call()
+            except BudgetSpent as exc:
+                raise Deferred() from exc
             except RateLimited as exc:
                 adapter.throttle.penalize(exc.retry_after)
                 if time.monotonic() + exc.retry_after >= self.deadline:
@@ -362,8 +374,18 @@ class Pusher:
             outcomes = [self._one(adapter, kind, c, stats, look_up_first=look_up) for c in cands]
             for outcome in outcomes:
                 outcome.fallback = True
+                if outcome.deferred and not outcome.cand.link.remote_id:
+                    # The failed batch may have created it: the continuation must look it up first.
+                    outcome.deferred, outcome.status, outcome.action = False, S.UNCERTAIN, "create"
+                    outcome.error = (
+                        f"The {self.provider} batch with {label(kind, outcome.cand.obj)} failed and the time budget ran "
+                        "out; it will be looked up before it is sent again."
+                    )
             return outcomes
         by_id = {r.local_id: r for r in results if r is not None}
+        for result in by_id.values():
+            if result.ok and result.remote_id:
+                self._own(kind, result.remote_id, result.local_id)
         outcomes = []
         for cand, request in zip(cands, requests, strict=True):
             result = by_id.get(cand.local_id)
@@ -382,7 +404,7 @@ class Pusher:
         try:
             if request.is_create and (look_up_first or cand.uncertain):
                 found = self._retrying(adapter, lambda: self._find(adapter, kind, request))
-                if found is not None and self._same(kind, cand.data, found):
+                if found is not None and self._same(kind, cand, found):
                     linked = found
                     if kind == Kind.PAYMENT:
                         return self._linked(cand, found, "lookup")
@@ -413,6 +435,8 @@ class Pusher:
     def _settle(self, adapter, kind, cand, request, result, retried=False):
         action = "update" if request.remote_id else "create"
         if result.ok:
+            if result.remote_id or request.remote_id:
+                self._own(kind, result.remote_id or request.remote_id, cand.local_id)
             return Outcome(
                 cand,
                 S.SYNCED,
@@ -433,7 +457,7 @@ class Pusher:
                 return self._settle(adapter, kind, cand, request, again, retried=True)
             if isinstance(error, DuplicateName) and request.is_create and not retried:
                 found = self._retrying(adapter, lambda: self._find(adapter, kind, request))
-                if found is None or not self._same(kind, cand.data, found):
+                if found is None or not self._same(kind, cand, found):
                     return self._failure(cand, error, action, status=S.FAILED, result=result)
                 if kind == Kind.PAYMENT:
                     return self._linked(cand, found, "link")
@@ -461,9 +485,18 @@ class Pusher:
             return adapter.find(kind, request.data, local_id=request.local_id)
         return adapter.find(kind, request.data)
 
-    def _same(self, kind, ours, found):
-        """Whether the record the provider has under our natural key is the one we meant to create."""
-        theirs = found.data
+    def _own(self, kind, remote_id, local_id):
+        with self._owner_lock:
+            self._owner.setdefault((kind, str(remote_id)), local_id)
+
+    def _same(self, kind, cand, found):
+        """Whether the record the provider has under our natural key is the one we meant to create
+        (and not one already linked to another of our records)."""
+        with self._owner_lock:
+            owner = self._owner.get((kind, str(found.remote_id)))
+        if owner is not None and owner != cand.local_id:
+            return False
+        ours, theirs = cand.data, found.data
         if theirs is None:
             return True  # the adapter matched it by the natural key already
         if kind == Kind.ITEM:
@@ -552,7 +585,7 @@ class Pusher:
                 )
             self.tally.sent += 0 if o.action == "skip" else 1
         if links:
-            ExternalLink.objects.bulk_update(links, LINK_FIELDS)
+            self._save_links(links, outcomes, now)
         if events:
             SyncEvent.objects.bulk_create(events)
         run = self.run
@@ -584,21 +617,47 @@ class Pusher:
             self.progress(run)
 
     def _refuse_taken_remote_ids(self, kind, outcomes):
-        """A look-up may find a remote record another local record is already linked to: never link
-        two local records to one remote record (it fails with a readable error instead)."""
-        linking = {o.remote_id: o for o in outcomes if o.action in ("link", "lookup") and o.remote_id}
+        """A look-up may find a remote record another local record is already linked to (two customers
+        with one name): never link two local records to one remote record; it fails readably instead."""
+        linking = {o.remote_id: o for o in outcomes if o.action in ("link", "lookup") and o.remote_id and o.status == S.SYNCED}
         if not linking:
             return
-        taken = ExternalLink.objects.filter(connection=self.connection, kind=kind, remote_id__in=list(linking)).exclude(
-            local_id__in=[o.cand.local_id for o in linking.values()]
+        taken = set(
+            ExternalLink.objects.filter(connection=self.connection, kind=kind, remote_id__in=list(linking))
+            .exclude(local_id__in=[o.cand.local_id for o in linking.values()])
+            .values_list("remote_id", flat=True)
         )
-        for remote_id in taken.values_list("remote_id", flat=True):
-            o = linking[remote_id]
-            o.status, o.remote_id = S.FAILED, ""
-            o.error = (
-                f"{self.provider} already has {label(kind, o.cand.obj)} linked to another record here; "
-                "rename one of them and sync again."
-            )
+        taken.update(o.remote_id for o in outcomes if o.action not in ("link", "lookup") and o.remote_id in linking)
+        for remote_id in taken:
+            self._refuse_link(linking[remote_id])
+
+    def _refuse_link(self, o):
+        o.status, o.remote_id, o.action = S.FAILED, "", "link"
+        o.cand.link.remote_id = None
+        o.error = (
+            f"{self.provider} already has {label(o.cand.kind, o.cand.obj)} linked to another record here; "
+            "rename one of them and sync again."
+        )
+
+    def _save_links(self, links, outcomes, now):
+        """One statement for the batch; if a remote id turns out to be taken (a record linked by a
+        look-up in a batch recorded meanwhile), link by link, refusing the ones that collide."""
+        try:
+            with transaction.atomic():
+                ExternalLink.objects.bulk_update(links, LINK_FIELDS)
+            return
+        except IntegrityError:
+            pass
+        by_link = {id(o.cand.link): o for o in outcomes if not o.deferred}
+        for link in links:
+            try:
+                with transaction.atomic():
+                    ExternalLink.objects.bulk_update([link], LINK_FIELDS)
+            except IntegrityError:
+                o = by_link[id(link)]
+                self._refuse_link(o)
+                self._apply(link, o, now)
+                ExternalLink.objects.bulk_update([link], LINK_FIELDS)
 
     def _apply(self, link, o, now):
         link.updated_at = now

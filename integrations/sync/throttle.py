@@ -37,6 +37,10 @@ STALE_SECONDS = 120.0
 POLL_SECONDS = 0.05
 
 
+class BudgetSpent(Exception):
+    """A slot would only come after the caller's deadline: stop and let the continuation send it."""
+
+
 def applies(limit, kind):
     return limit.kind == "any" or limit.kind == kind
 
@@ -51,6 +55,7 @@ class SharedThrottle:
         self.clock = clock
         self.sleep = sleep
         self.waited = 0.0  # seconds this instance spent waiting for slots
+        self.deadline = None  # time.monotonic() past which acquire() gives up (the run's time budget)
         self._held = {}  # kind -> a slot taken ahead by the scheduler for this instance's next request
 
     @contextlib.contextmanager
@@ -62,12 +67,15 @@ class SharedThrottle:
             self.store.release(token)
 
     def acquire(self, kind):
-        """Block until a slot of `kind` is free; take it. Returns its token (for `release`)."""
+        """Block until a slot of `kind` is free; take it. Returns its token (for `release`). Raises
+        BudgetSpent instead of waiting past `deadline` (time.monotonic()) when one is set."""
         while True:
             token, wait = self.try_acquire(kind)
             if token:
                 return token
             wait = min(max(wait, POLL_SECONDS), 60.0)
+            if self.deadline is not None and time.monotonic() + wait > self.deadline:
+                raise BudgetSpent(f"the next {kind} request could only start in {wait:.0f} s, after the time budget")
             self.waited += wait
             self.sleep(wait)
 

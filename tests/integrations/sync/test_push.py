@@ -277,3 +277,17 @@ def test_a_payment_recorded_after_the_invoice_synced_goes_up_once_on_resync(conn
     assert book.count("payment") == 1
     assert book.of("payment")[0].data.amount == Decimal("30.00")
     assert links(connection, "payment").get(local_id=payment.pk).status == S.SYNCED
+
+
+def test_two_customers_with_one_name_never_share_one_remote_customer(connection, book, sync):
+    first = CustomerFactory(organization=connection.organization, display_name="Jane Smith")
+    second = CustomerFactory(organization=connection.organization, display_name="Jane Smith")
+    CustomerFactory(organization=connection.organization, display_name="Someone else")
+    run = sync(connection)
+    assert run.status == SyncRun.Status.PARTIAL
+    assert book.count("customer") == 2
+    assert links(connection, "customer").get(local_id=first.pk).status == S.SYNCED
+    refused = links(connection, "customer").get(local_id=second.pk)
+    assert refused.status == S.FAILED and refused.remote_id is None
+    assert refused.last_error.startswith("QuickBooks rejected customer 'Jane Smith': Duplicate Name")
+    assert all(record.version == "0" for record in book.of("customer"))  # the first one was not overwritten

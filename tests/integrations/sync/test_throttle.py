@@ -131,3 +131,17 @@ def test_a_held_slot_is_used_by_the_next_request_of_its_kind(key):
     with adapter_side.slot("batch"):
         pass
     assert clock.slept == []  # it did not wait for a second batch slot
+
+
+def test_it_gives_up_instead_of_waiting_past_the_deadline(key):
+    import time
+
+    from integrations.sync.throttle import BudgetSpent
+
+    throttle = SharedThrottle(store=LocalStore(key), limits=[Limit("any", 1, 60)], max_in_flight=5)
+    throttle.deadline = time.monotonic() + 5
+    with throttle.slot("single"):
+        pass
+    with pytest.raises(BudgetSpent):
+        with throttle.slot("single"):
+            pass
