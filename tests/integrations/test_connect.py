@@ -14,7 +14,7 @@ from integrations import crypto, oauth
 from integrations.management.commands.connect_provider import approve_consent
 from integrations.models import Connection, Credential, ExternalLink
 from integrations.providers.base import InvalidGrant
-from tests.factories import CustomerFactory, MembershipFactory
+from tests.factories import ConnectionFactory, CustomerFactory, MembershipFactory
 from tests.integrations import connecting
 from tests.integrations.connecting import PROVIDERS, connect_in_browser, control, finish, start_connect
 
@@ -204,3 +204,19 @@ def test_disconnect_revokes_and_forgets_the_tokens_but_keeps_links(owner_client,
     # The grant is revoked at the provider: its refresh token no longer works.
     with pytest.raises(InvalidGrant):
         oauth.refresh("xero", refresh_token=refresh_token)
+
+
+def test_the_cards_show_each_providers_state(client, organization):
+    client.force_login(MembershipFactory(organization=organization, role="owner").user)
+    ConnectionFactory(organization=organization, provider="quickbooks", company_name="Northwind Plumbing")
+    ConnectionFactory(organization=organization, provider="xero", status=Connection.Status.RECONNECT_REQUIRED)
+    ConnectionFactory(organization=organization, provider="wave", status=Connection.Status.DISCONNECTED)
+
+    html = client.get(reverse("integrations:index")).content.decode()
+
+    assert "Connected</span> to <strong>Northwind Plumbing</strong>" in html
+    assert "Disconnect</button>" in html
+    assert "Reconnect Xero</button>" in html
+    assert "Your Xero connection has expired. Go to Settings → Integrations → Reconnect Xero." in html
+    assert "Connect Wave</button>" in html and "Connect FreshBooks</button>" in html
+    assert reverse("integrations:index") in client.get(reverse("settings")).content.decode()
