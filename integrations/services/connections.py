@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import crypto, identity, oauth
 from .. import tokens as token_store
-from ..models import Connection, ExternalLink, IncomeAccount, ItemAccountMapping, Provider, SyncCursor
+from ..models import Connection, Credential, ExternalLink, IncomeAccount, ItemAccountMapping, Provider, SyncCursor
 from ..providers.base import Company, ProviderError, TokenSet
 from ..providers.config import provider_config
 from ..providers.registry import adapter_class, build_adapter
@@ -153,6 +153,7 @@ def connection_save(*, organization, provider, tokens: TokenSet, company: Compan
     """Store a grant for `company` as the organization's connection to `provider` (created, or the
     existing row reconnected: links, mappings and cursors are kept)."""
     _check_provider(provider)
+    _lock_credential(Credential.objects.filter(connection__organization=organization, connection__provider=provider))
     connection = Connection.objects.select_for_update().filter(organization=organization, provider=provider).first()
     if connection is None:
         connection = Connection(organization=organization, provider=provider)
@@ -176,6 +177,13 @@ def connection_save(*, organization, provider, tokens: TokenSet, company: Compan
     connection.save()
     token_store.credential_store(connection=connection, tokens=tokens)
     return connection
+
+
+def _lock_credential(credentials):
+    """Lock order everywhere: the Credential row, then the Connection row (integrations.tokens takes
+    them in that order when a refresh meets invalid_grant), so a reconnect racing a refresh queues
+    instead of deadlocking."""
+    return list(credentials.select_for_update(of=("self",)))
 
 
 def _forget_company_data(connection):
@@ -202,6 +210,7 @@ def connection_disconnect(*, connection, forget_records=False):
     # HTTP outside the transaction: a slow provider must not hold the row.
     oauth.revoke(connection.provider, token=refresh_token)
     with transaction.atomic():
+        _lock_credential(Credential.objects.filter(connection_id=connection.pk))
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
         token_store.credential_clear(connection=locked)
         if forget_records:
