@@ -7,6 +7,7 @@ import requests
 from django.urls import reverse
 
 from integrations.management.commands.connect_provider import approve_consent
+from integrations.sync import throttle
 from tests.factories import MembershipFactory
 
 PROVIDERS = ["quickbooks", "xero", "freshbooks", "wave"]
@@ -20,9 +21,12 @@ def control(base_url, provider, method="get", **body):
 
 @pytest.fixture
 def sandbox(live_server, settings):
-    """The sandbox served by a live server, with SITE_URL pointing at it (redirect URIs and provider URLs)."""
+    """The sandbox served by a live server, with SITE_URL pointing at it (redirect URIs and provider URLs).
+    Adapters made meanwhile use the shared throttle, whose database connections are closed afterwards
+    (before the test database is dropped)."""
     settings.SITE_URL = live_server.url
-    return live_server.url
+    yield live_server.url
+    throttle.close_all_connections()
 
 
 @pytest.fixture
