@@ -5,9 +5,11 @@ Concurrency (the rule DESIGN.md sets): a refresh happens inside `transaction.ato
 row and finds a fresh token, so N workers with an expired token make one refresh, and the rotated
 refresh token is saved in the same transaction as the new access token (a crash after the provider
 answered loses at worst that refresh, never stores half of it). The token request has a short timeout
-because the lock is held meanwhile. On SQLite `select_for_update()` is a no-op, but the project opens
-every transaction with BEGIN IMMEDIATE (settings), which takes the database's write lock: refreshes
-still queue, one at a time (several workers need PostgreSQL; README).
+because the lock is held meanwhile. On SQLite `select_for_update()` does nothing and the only lock is the
+database's write lock (BEGIN IMMEDIATE), which must not be held across the token request (the built-in
+sandbox answers it from the same file): there a file lock next to the database file serializes the
+refreshers of one credential instead (_credential_lock). Several workers on several machines need
+PostgreSQL (README).
 
 invalid_grant: the row is read again (a process that does not take our lock, e.g. another deployment,
 may have rotated it) and, when nothing changed, the connection is marked reconnect_required, the
@@ -15,9 +17,14 @@ organization's owners and admins are told once (Notification with a dedupe key, 
 ReconnectRequired is raised: every surface shows its message.
 """
 
+import contextlib
+import fcntl
 import logging
+import os
+import tempfile
 from datetime import timedelta
 
+from django import db
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -152,12 +159,37 @@ def _raise_unusable(connection):
     raise _reconnect_error(connection)
 
 
+@contextlib.contextmanager
+def _credential_lock(connection_pk):
+    """Hold the one-refresher-at-a-time lock of a credential; yields the Credential read under it.
+
+    PostgreSQL (and any database with row locks): SELECT ... FOR UPDATE inside transaction.atomic().
+    SQLite: its only lock is the whole database's write lock, and holding it during the token request
+    would stall every other writer, including the built-in sandbox answering that very request from
+    the same file. So there an exclusive file lock next to the database file serializes refreshers of
+    one credential across the processes of this machine (SQLite is one machine anyway), and each write
+    is its own short transaction.
+    """
+    if db.connection.vendor != "sqlite":
+        with transaction.atomic():
+            yield Credential.objects.select_for_update().get(connection_id=connection_pk)
+        return
+    name = str(db.connection.settings_dict.get("NAME") or "")
+    if not name or ":memory:" in name or name.startswith("file:"):
+        name = os.path.join(tempfile.gettempdir(), f"blueclerk-{os.getpid()}")
+    with open(f"{name}.credential-{connection_pk}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield Credential.objects.get(connection_id=connection_pk)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _refresh_locked(connection, must_refresh):
-    """Refresh under the credential's row lock when `must_refresh(credential)` still holds after the
-    lock is taken. Returns (token, ciphertext); raises ReconnectRequired after marking the connection."""
+    """Refresh under the credential's lock when `must_refresh(credential)` still holds after the lock
+    is taken. Returns (token, ciphertext); raises ReconnectRequired after marking the connection."""
     lost = False
-    with transaction.atomic():
-        credential = Credential.objects.select_for_update().get(connection_id=connection.pk)
+    with _credential_lock(connection.pk) as credential:
         current = Connection.objects.get(pk=connection.pk)
         if current.status != Connection.Status.CONNECTED:
             lost = True
@@ -172,14 +204,17 @@ def _refresh_locked(connection, must_refresh):
                 if credential.refresh_token_encrypted != used and _fresh(credential):
                     # Rotated meanwhile by a process outside our lock: its token is good.
                     return crypto.decrypt(credential.access_token_encrypted), credential.access_token_encrypted
-                connection_mark_reconnect_required(connection=current)
+                with transaction.atomic():
+                    connection_mark_reconnect_required(connection=current)
                 lost = True
             else:
-                credential = credential_store(connection=current, tokens=tokens)
-                Credential.objects.filter(pk=credential.pk).update(refresh_count=F("refresh_count") + 1)
+                # Same transaction as the lock on PostgreSQL (a savepoint); its own on SQLite.
+                with transaction.atomic():
+                    credential = credential_store(connection=current, tokens=tokens)
+                    Credential.objects.filter(pk=credential.pk).update(refresh_count=F("refresh_count") + 1)
                 logger.info("refreshed the %s access token of connection %s", current.provider, current.pk)
                 return tokens.access_token, credential.access_token_encrypted
-    # Only a lost grant gets here, outside the atomic block: the mark and the notification are
+    # Only a lost grant gets here, after the lock is released: the mark and the notification are
     # committed before we raise.
     assert lost
     _raise_unusable(connection)
