@@ -66,7 +66,7 @@ from ..providers.base import (
 from .audit import redact
 from .payloads import PayloadBuilder, label, payload_hash
 from .planner import KINDS, ensure_links, plan_kind
-from .throttle import BudgetSpent, close_thread_connections
+from .throttle import BudgetSpent, close_connections_of
 
 logger = logging.getLogger(__name__)
 S = ExternalLink.Status
@@ -166,6 +166,7 @@ class Pusher:
         # already someone else's (two customers with one name). Workers add what they create.
         self._owner = {}
         self._owner_lock = threading.Lock()
+        self._worker_threads = set()
 
     # --- planning and the kind loop -------------------------------------------------------------
 
@@ -242,6 +243,7 @@ class Pusher:
                     self._record(kind, outcomes, stats)
                 except StopRun as exc:
                     stop = stop or exc
+        close_connections_of(self._worker_threads)
         if stop is not None:
             raise stop
         left = len(queue) + len(singles)
@@ -329,8 +331,11 @@ class Pusher:
             if hold is not None:
                 adapter.throttle.release_held()
             if threading.current_thread() is not threading.main_thread():
+                # A token refresh may have used the ORM here; the throttle's own connection stays
+                # open for this thread's next request and is closed when the pool is done.
                 connections.close_all()
-                close_thread_connections()
+                with self._owner_lock:
+                    self._worker_threads.add(threading.get_ident())
         after = _snapshot(adapter)
         stats.requests = after[0] - before[0]
         stats.batches = after[1] - before[1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 import time
 
 from django.conf import settings
@@ -156,16 +157,40 @@ def adapter_factory_for(connection):
 
     cls = adapter_class(connection.provider)
     config = provider_config(connection.provider)
+    tokens = SharedToken(token_provider_for(connection))
 
     def factory():
         return cls(
             config=config,
             company_id=connection.company_id,
-            token_provider=token_provider_for(connection),
+            token_provider=tokens,
             throttle=throttle_for(connection, adapter_class=cls),
         )
 
     return cls, factory
+
+
+class SharedToken:
+    """One access token for every worker thread of a run: read once (not one database read per
+    request in each thread); a 401 makes one thread refresh it through the real token provider
+    (integrations.tokens, under its row lock) and the others then use the new one."""
+
+    RECENT = 10.0  # seconds: a 401 seen by several threads at once refreshes once
+
+    def __init__(self, provider):
+        self.provider = provider
+        self.token = None
+        self.refreshed = None
+        self.lock = threading.Lock()
+
+    def __call__(self, force_refresh=False):
+        with self.lock:
+            recently = self.refreshed is not None and time.monotonic() - self.refreshed < self.RECENT
+            if self.token is None or (force_refresh and not recently):
+                self.token = self.provider(force_refresh=force_refresh)
+                if force_refresh:
+                    self.refreshed = time.monotonic()
+            return self.token
 
 
 def run_execute(*, run, budget_seconds=None, progress=None):
@@ -286,7 +311,7 @@ def notify_failures(*, run, connection):
                 else Notification.Level.WARNING,
                 title=title[:200],
                 message=message,
-                link="/settings/",
+                link="/settings/integrations/",
                 connection=connection,
                 run=run,
                 dedupe_key=f"sync-run:{run.pk}",

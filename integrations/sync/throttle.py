@@ -113,6 +113,14 @@ class SharedThrottle:
 # --- Decision shared by the stores ------------------------------------------------------------------
 
 
+def slack(seconds):
+    """Extra room on a window: the provider times a request when it arrives, we when its slot is taken,
+    and a first request slower on its way than a later one would otherwise put both in one provider
+    window (one QuickBooks 429 stalls the connection for 60 s). A quarter second on a one-second
+    window costs nothing in practice: QuickBooks' 500 a minute binds long before 10 a second does."""
+    return 0.25 + seconds * 0.01
+
+
 def _wait_for(kind, limits, max_in_flight, now, penalized_until, in_flight, windows):
     """`windows[i]` = (count, oldest start) of requests counting against limits[i] in its window."""
     if penalized_until > now:
@@ -122,7 +130,7 @@ def _wait_for(kind, limits, max_in_flight, now, penalized_until, in_flight, wind
     wait = 0.0
     for limit, (count, oldest) in zip(limits, windows, strict=True):
         if applies(limit, kind) and count >= limit.count:
-            wait = max(wait, (oldest or now) + limit.seconds - now, POLL_SECONDS)
+            wait = max(wait, (oldest or now) + limit.seconds + slack(limit.seconds) - now, POLL_SECONDS)
     return wait
 
 
@@ -142,14 +150,14 @@ class LocalStore:
 
     def _decide(self, kind, limits, max_in_flight, now):
         slots = self.state["slots"]
-        horizon = max([lim.seconds for lim in limits] + [STALE_SECONDS])
+        horizon = max([lim.seconds + slack(lim.seconds) for lim in limits] + [STALE_SECONDS])
         for token, (_, started, ended) in list(slots.items()):
             if started < now - horizon and (ended is not None or started < now - STALE_SECONDS):
                 del slots[token]
         in_flight = sum(1 for (_, s, e) in slots.values() if e is None and s > now - STALE_SECONDS)
         windows = []
         for limit in limits:
-            starts = [s for (k, s, _) in slots.values() if applies(limit, k) and s > now - limit.seconds]
+            starts = [s for (k, s, _) in slots.values() if applies(limit, k) and s > now - limit.seconds - slack(limit.seconds)]
             windows.append((len(starts), min(starts) if starts else None))
         return _wait_for(kind, limits, max_in_flight, now, self.state["penalized_until"], in_flight, windows)
 
@@ -195,6 +203,8 @@ class DatabaseStore:
             db = connections.create_connection("default")
             db.inc_thread_sharing()  # so close_all_connections() may close it from another thread
             self._local.db = db
+            with self._all_lock:
+                self._by_thread[threading.get_ident()] = db
         with self._all_lock:
             if db not in self._all:  # (again, after close_all_connections closed it)
                 self._all.append(db)
@@ -203,6 +213,15 @@ class DatabaseStore:
     _all: list = []
     _all_lock = threading.Lock()
     _tokens: dict = {}  # token -> slot id, for whichever thread releases it
+    _by_thread: dict = {}  # thread ident -> its connection
+
+    @classmethod
+    def close_connections_of(cls, idents):
+        """Close the connections of the threads `idents` (a finished worker pool), from any thread."""
+        with cls._all_lock:
+            dbs = [cls._by_thread.pop(ident) for ident in idents if ident in cls._by_thread]
+        for db in dbs:
+            db.close()
 
     @classmethod
     def close_thread_connection(cls):
@@ -263,8 +282,8 @@ class DatabaseStore:
             parts.append(f"SUM(CASE WHEN started > %s{kinds} THEN 1 ELSE 0 END)")
             parts.append(f"MIN(CASE WHEN started > %s{kinds} THEN started END)")
             for _ in range(2):
-                params += [now - limit.seconds] + ([] if limit.kind == "any" else [limit.kind])
-        horizon = max([lim.seconds for lim in limits] + [STALE_SECONDS])
+                params += [now - limit.seconds - slack(limit.seconds)] + ([] if limit.kind == "any" else [limit.kind])
+        horizon = max([lim.seconds + slack(lim.seconds) for lim in limits] + [STALE_SECONDS])
         cursor.execute(
             f"SELECT {', '.join(parts)} FROM {self.slots} WHERE bucket_id = %s AND started > %s",
             [*params, bucket_id, now - horizon],
@@ -363,7 +382,7 @@ class RedisStore:
         ]
         args = [repr(now), token, max_in_flight, STALE_SECONDS, len(limits), "1" if take else "0"]
         for lim in limits:
-            args += ["1" if applies(lim, kind) else "0", lim.count, lim.seconds]
+            args += ["1" if applies(lim, kind) else "0", lim.count, lim.seconds + slack(lim.seconds)]
         return float(self.acquire_script(keys=keys, args=args))
 
     def try_acquire(self, token, kind, limits, max_in_flight, now):
@@ -413,3 +432,8 @@ def close_thread_connections():
 def close_all_connections():
     """Close every throttle connection of this process (tests, before the test database is dropped)."""
     DatabaseStore.close_all_connections()
+
+
+def close_connections_of(idents):
+    """Close the throttle connections of the threads `idents` (a worker pool that finished)."""
+    DatabaseStore.close_connections_of(idents)

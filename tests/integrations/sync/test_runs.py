@@ -122,3 +122,17 @@ def test_progress_counts_what_the_run_did(connection, book, sync):
     assert (run.total, run.done, run.succeeded, run.failed) == (3, 3, 3, 0)
     assert run.requests == 3 and run.batches == 0  # one record of each kind: single requests
     assert run.percent == 100 and run.finished_at is not None
+
+
+def test_worker_threads_share_one_token_and_refresh_it_once_for_simultaneous_401s():
+    calls = []
+
+    def provider(force_refresh=False):
+        calls.append(force_refresh)
+        return f"token-{len(calls)}"
+
+    shared = runs.SharedToken(provider)
+    assert [shared() for _ in range(3)] == ["token-1"] * 3
+    assert shared(force_refresh=True) == "token-2"
+    assert shared(force_refresh=True) == "token-2"  # a second thread's 401 on the old token
+    assert calls == [False, True]

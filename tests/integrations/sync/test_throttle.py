@@ -51,7 +51,7 @@ def test_it_waits_for_the_window_when_a_limit_is_full(store, key):
     assert clock.slept == []
     with throttle.slot("single"):
         pass
-    assert sum(clock.slept) == pytest.approx(60, abs=0.1)
+    assert sum(clock.slept) == pytest.approx(60, abs=1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_two_processes_share_one_window(store, key):
     assert one.try_acquire("batch")[0]
     assert other.try_acquire("batch")[0]
     token, wait = one.try_acquire("batch")
-    assert token is None and wait == pytest.approx(60, abs=0.1)
+    assert token is None and wait == pytest.approx(60, abs=1)
     # The batch window is full, the single-request budget is not.
     assert other.try_acquire("single")[0]
 
@@ -90,7 +90,7 @@ def test_a_penalty_holds_everyone_back(store, key):
     other = SharedThrottle(store=make_store(store, key), limits=[], max_in_flight=5, clock=clock)
     one.penalize(60)
     token, wait = other.try_acquire("single")
-    assert token is None and wait == pytest.approx(60, abs=0.1)
+    assert token is None and wait == pytest.approx(60, abs=1)
     clock.now += 61
     assert other.try_acquire("single")[0]
 
