@@ -235,6 +235,15 @@ def run_execute(*, run, budget_seconds=None, progress=None):
     except ReconnectRequired as exc:
         _finish(run, connection, status=SyncRun.Status.RECONNECT_REQUIRED, error=exc.message)
         return True
+    except Exception as exc:  # a bug or an outage of our own (Redis, database): end the run visibly
+        logger.exception("push run %s stopped", run.pk)
+        _finish(
+            run,
+            connection,
+            status=SyncRun.Status.FAILED,
+            error=f"The sync stopped unexpectedly ({exc.__class__.__name__}); it will be tried again by the next sweep.",
+        )
+        return True
     finally:
         close_thread_connections()
     status = SyncRun.Status.PARTIAL if (run.failed or run.blocked) else SyncRun.Status.SUCCEEDED

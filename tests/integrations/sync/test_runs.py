@@ -136,3 +136,18 @@ def test_worker_threads_share_one_token_and_refresh_it_once_for_simultaneous_401
     assert shared(force_refresh=True) == "token-2"
     assert shared(force_refresh=True) == "token-2"  # a second thread's 401 on the old token
     assert calls == [False, True]
+
+
+def test_an_unexpected_error_ends_the_run_visibly_and_the_sweep_finds_the_work_again(connection, book, sync, fake):
+    class Broken(fake.adapter_class):
+        def push_batch(self, kind, requests):
+            raise RuntimeError("bug")
+
+    fake.adapter_class = Broken
+    ItemFactory.create_batch(3, organization=connection.organization)
+    run = sync(connection)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error.startswith("The sync stopped unexpectedly (RuntimeError)")
+    assert Notification.objects.filter(run=run).count() == 1
+    fake.adapter_class = Broken.__mro__[1]
+    assert sync(connection).succeeded == 3
