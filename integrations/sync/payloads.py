@@ -19,6 +19,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from invoices.models import Invoice
+
 from ..models import ExternalLink, ItemAccountMapping, Kind
 from ..providers.base import CustomerData, InvoiceData, ItemData, LineData, PaymentData
 from .pull_hash import data_hash
@@ -170,7 +172,11 @@ class PayloadBuilder:
             issue_date=invoice.issue_date,
             due_date=invoice.due_date,
             lines=lines,
-            status=invoice.status,
+            # Paid is what the provider derives from the payments we push, never a flag we send: a PAID
+            # invoice goes up as SENT and its payments settle it there. So recording the payment that
+            # settles an invoice does not re-send the invoice (Xero even refuses edits to invoices
+            # with payments applied).
+            status=Invoice.Status.VOID if invoice.status == Invoice.Status.VOID else Invoice.Status.SENT,
             currency=self.currency,
             notes=invoice.notes,
             total=Decimal(invoice.total),

@@ -291,3 +291,14 @@ def test_two_customers_with_one_name_never_share_one_remote_customer(connection,
     assert refused.status == S.FAILED and refused.remote_id is None
     assert refused.last_error.startswith("QuickBooks rejected customer 'Jane Smith': Duplicate Name")
     assert all(record.version == "0" for record in book.of("customer"))  # the first one was not overwritten
+
+
+def test_the_payment_that_settles_an_invoice_does_not_send_the_invoice_again(connection, book, sync):
+    invoice = InvoiceFactory(organization=connection.organization, lines=[(None, Decimal("1"), Decimal("100.00"))])
+    sync(connection)
+    invoice_services.payment_record(invoice=invoice, amount="100.00")
+    invoice.refresh_from_db()
+    assert invoice.status == "PAID"
+    before = len(book.requests)
+    sync(connection)
+    assert book.requests[before:] == [("single", "payment")]
