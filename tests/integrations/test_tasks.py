@@ -64,3 +64,16 @@ def test_schedules_are_registered_once():
     assert keep_alive.minutes == 360
     for func in ("integrations.tasks.sync_sweep", "integrations.tasks.connections_keep_alive"):
         assert Schedule.objects.filter(func=func).count() == 1
+
+
+def test_a_run_is_enqueued_on_the_broker_after_commit(connection, django_capture_on_commit_callbacks):
+    from django_q.models import OrmQ
+
+    before = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        run, must = runs.run_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+        runs.enqueue(run)
+    assert must
+    assert OrmQ.objects.count() == before + 1
+    task = OrmQ.objects.latest("id").task
+    assert task["func"] == "integrations.tasks.sync_run" and task["args"] == (run.pk,)
