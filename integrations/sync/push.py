@@ -315,6 +315,7 @@ class Pusher:
         return adapter
 
     def _work(self, kind, mode, cands, token):
+        self._local.first_call = True  # the unit's first request was scheduled within the budget
         adapter = self._adapter()
         before = _snapshot(adapter)
         stats = UnitStats()
@@ -361,6 +362,9 @@ class Pusher:
     def _retrying(self, adapter, call):
         """Call `call()`, waiting out 429s (the throttle holds everyone back meanwhile)."""
         for _ in range(MAX_RATE_LIMITED):
+            if not self._local.first_call and time.monotonic() >= self.deadline:
+                raise Deferred()  # follow-up requests (fallback, look-ups) never start after the budget
+            self._local.first_call = False
             try:
                 return call()
             except BudgetSpent as exc:
