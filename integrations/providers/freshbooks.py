@@ -334,6 +334,19 @@ class FreshBooksAdapter(HttpAdapter):
 
     # --- webhooks -------------------------------------------------------------------------------
 
+    def confirm_webhook(self, *, callback_id, verifier):
+        """Send a callback's verifier back (PUT /events/account/{id}/events/callbacks/{callback_id} with
+        `{"callback": {"verifier": ...}}`) so FreshBooks starts delivering; RecordRejected when FreshBooks
+        refuses the verifier or answers that the callback is still unverified, NotFound when the callback
+        is gone."""
+        path = f"{self.config.api_url}/events/account/{self.company_id}/events/callbacks/{callback_id}"
+        answer = self._send("PUT", path, kind="webhook", json_body={"callback": {"verifier": verifier}})
+        if freshbooks_errors(answer.data):
+            raise self._error_for(answer)
+        callback = result_of(answer.data, provider=self.name).get("callback") or {}
+        if callback.get("verified") is False:
+            raise RecordRejected("FreshBooks did not accept the webhook verifier.", provider=self.name, body=answer.data)
+
     @classmethod
     def verify_webhook(cls, *, body, headers, secret):
         """X-FreshBooks-Hmac-SHA256 = base64(HMAC-SHA256(verifier, body))."""

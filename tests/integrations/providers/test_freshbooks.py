@@ -193,3 +193,45 @@ def test_it_needs_no_income_account_and_verifies_its_signature():
     good = base64.b64encode(hmac.new(b"verifier", body, hashlib.sha256).digest()).decode()
     assert FreshBooksAdapter.verify_webhook(body=body, headers={"X-FreshBooks-Hmac-SHA256": good}, secret="verifier")
     assert not FreshBooksAdapter.verify_webhook(body=body, headers={"X-FreshBooks-Hmac-SHA256": good}, secret="other")
+
+
+CALLBACK = f"https://api.freshbooks.com/events/account/{COMPANY_IDS['freshbooks']}/events/callbacks/2001"
+
+
+def test_confirming_a_webhook_sends_the_verifier_back_to_its_callback(mocked, make_adapter):
+    adapter = make_adapter("freshbooks")
+    mocked.put(
+        CALLBACK,
+        json={"response": {"result": {"callback": {"callbackid": 2001, "event": "invoice.create", "verified": True}}}},
+    )
+
+    adapter.confirm_webhook(callback_id="2001", verifier="scADVVi5QuKuj5qTjVkbJNYQe7V7USpGd")
+
+    [call] = mocked.calls
+    assert call.request.method == "PUT"
+    assert sent(call) == {"callback": {"verifier": "scADVVi5QuKuj5qTjVkbJNYQe7V7USpGd"}}
+    assert call.request.headers["Authorization"].startswith("Bearer ")
+
+
+def test_a_refused_verifier_is_a_rejection(mocked, make_adapter):
+    adapter = make_adapter("freshbooks")
+    mocked.put(CALLBACK, json={"response": {"errors": [{"errno": 2001, "field": "verifier", "message": "Invalid verifier."}]}})
+
+    with pytest.raises(RecordRejected, match="Invalid verifier"):
+        adapter.confirm_webhook(callback_id="2001", verifier="wrong")
+
+
+def test_a_callback_left_unverified_is_a_rejection(mocked, make_adapter):
+    adapter = make_adapter("freshbooks")
+    mocked.put(CALLBACK, json={"response": {"result": {"callback": {"callbackid": 2001, "verified": False}}}})
+
+    with pytest.raises(RecordRejected, match="did not accept"):
+        adapter.confirm_webhook(callback_id="2001", verifier="stale")
+
+
+def test_a_callback_that_is_gone_is_not_found(mocked, make_adapter):
+    adapter = make_adapter("freshbooks")
+    mocked.put(CALLBACK, status=404, json={"response": {"errors": [{"errno": 1012, "message": "Callback not found."}]}})
+
+    with pytest.raises(NotFound):
+        adapter.confirm_webhook(callback_id="2001", verifier="x")
