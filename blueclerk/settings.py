@@ -66,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "blueclerk.context_processors.organization",
                 "integrations.health.banners",
+                "integrations.views_notifications.notification_context",
             ],
         },
     },

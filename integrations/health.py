@@ -4,8 +4,8 @@
   "Your QuickBooks connection has expired. Go to Settings → Integrations → Reconnect QuickBooks." and
   links to the Integrations settings.
 - amber: connected, but records could not be synced (failed, blocked, waiting for an account mapping,
-  or uncertain), counted from ExternalLink statuses.
-- green: connected and nothing waiting on a person.
+  or uncertain), counted from ExternalLink statuses: "N items aren't synced yet" with Sync Now.
+- green: connected and nothing waiting on a person, with the last sync time.
 Disconnected connections have no health and show no banner.
 """
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from .models import Connection, ExternalLink
 from .providers.base import reconnect_message
@@ -34,9 +36,16 @@ class Health:
     counts: dict = field(default_factory=dict)  # {link status: number}
     action_url: str = ""
     action_label: str = ""
+    sync_url: str = ""  # amber: where the banner's Sync Now button posts
 
     def as_banner(self):
-        return {"level": self.level, "message": self.message, "action_url": self.action_url, "action_label": self.action_label}
+        return {
+            "level": self.level,
+            "message": self.message,
+            "action_url": self.action_url,
+            "action_label": self.action_label,
+            "sync_url": self.sync_url,
+        }
 
 
 def _counts_by_connection(connection_ids):
@@ -66,11 +75,13 @@ def connection_health(connection, counts=None):
     if problems:
         total = sum(n for n, _ in problems)
         detail = ", ".join(f"{n} {words}" for n, words in problems)
-        noun = "record" if total == 1 else "records"
+        items = "1 item isn't" if total == 1 else f"{total} items aren't"
+        sync_url = reverse("integrations:sync_now", args=[connection.provider])
         return Health(
-            connection, AMBER, f"{total} {noun} could not be synced to {name} ({detail}).", counts, url, f"Review {name} sync"
+            connection, AMBER, f"{items} synced yet to {name} ({detail}).", counts, url, f"Review {name} sync", sync_url
         )
-    return Health(connection, GREEN, f"{name} is connected and in sync.", counts, url, "")
+    last = date_format(localtime(connection.last_sync_at), "M j, Y H:i") if connection.last_sync_at else "never"
+    return Health(connection, GREEN, f"{name} is connected and in sync. Last sync: {last}.", counts, url, "")
 
 
 def organization_health(organization):
@@ -82,9 +93,9 @@ def organization_health(organization):
 
 
 def banner_list(organization):
-    """The banners of the organization: red first, then amber; none when everything is green."""
-    healths = [h for h in organization_health(organization) if h.level in (RED, AMBER)]
-    healths.sort(key=lambda h: 0 if h.level == RED else 1)
+    """The banners of the organization, one a connected provider: red first, then amber, then green."""
+    healths = organization_health(organization)
+    healths.sort(key=lambda h: {RED: 0, AMBER: 1}.get(h.level, 2))
     return [h.as_banner() for h in healths]
 
 

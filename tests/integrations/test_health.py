@@ -58,18 +58,27 @@ def test_records_that_could_not_be_synced_make_it_amber_with_counts(organization
     health = connection_health(connection)
 
     assert health.level == AMBER
-    assert health.message == "3 records could not be synced to Xero (2 failed, 1 waiting for an income account)."
+    assert health.message == "3 items aren't synced yet to Xero (2 failed, 1 waiting for an income account)."
+    assert health.sync_url == reverse("integrations:sync_now", args=["xero"])
     assert health.counts == {"failed": 2, "needs_mapping": 1, "synced": 1, "pending": 1}
     assert banner_list(organization)[0]["level"] == AMBER
 
 
 @pytest.mark.django_db
-def test_a_healthy_connection_is_green_and_shows_no_banner(organization):
+def test_a_healthy_connection_is_green_with_its_last_sync_time(organization):
     connection = ConnectionFactory(organization=organization, provider="wave")
     ExternalLink.objects.create(connection=connection, kind="customer", local_id=1, status="synced")
 
     assert connection_health(connection).level == GREEN
-    assert banner_list(organization) == []
+    assert banner_list(organization) == [
+        {
+            "level": GREEN,
+            "message": "Wave is connected and in sync. Last sync: never.",
+            "action_url": reverse("integrations:index") + "#wave",
+            "action_label": "",
+            "sync_url": "",
+        }
+    ]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,148 @@
+# ruff: noqa: F811  (fixtures imported from the sync tests' conftest)
+"""Settings → Integrations sync panel: counts, Sync Now with a progress bar that follows the run to the
+end, recent runs, failed records with Retry (one or all), Wave's limits, the deposit account."""
+
+import pytest
+from django.urls import reverse
+
+from integrations import tasks
+from integrations.models import Connection, ExternalLink, SyncRun
+from tests.factories import ConnectionFactory, InvoiceFactory, ItemFactory, MembershipFactory
+from tests.integrations.sync.conftest import _close_throttle_connections, book, connection, enqueued, fake  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def panel(client, provider="quickbooks"):
+    return client.get(reverse("integrations:sync_panel", args=[provider])).content.decode()
+
+
+def test_sync_now_shows_a_progress_bar_that_polls_until_the_run_ends(staff_client, connection, enqueued, book, fake):
+    InvoiceFactory.create_batch(2, organization=connection.organization)
+
+    response = staff_client.post(reverse("integrations:sync_now", args=["quickbooks"]), HTTP_HX_REQUEST="true")
+
+    run = SyncRun.objects.get()
+    assert enqueued == [run.pk]
+    html = response.content.decode()
+    progress_url = reverse("integrations:run_progress", args=["quickbooks", run.pk])
+    assert f'hx-get="{progress_url}" hx-trigger="every 1s"' in html
+    assert "Sync Now</button>" in html and "disabled" in html
+
+    tasks.sync_run(run.pk)
+    html = staff_client.get(progress_url).content.decode()
+    assert "hx-trigger" not in html  # finished: the bar stops polling
+    assert "6 of 6 records (100%)" in html
+    assert "0 failures" in html and "batch" in html
+    panel_html = panel(staff_client)
+    assert "6 synced" in panel_html and "0 pending" in panel_html
+    assert "Sync Now" in panel_html and "Succeeded" in panel_html
+
+
+def test_the_index_card_loads_the_sync_panel(staff_client, connection):
+    html = staff_client.get(reverse("integrations:index")).content.decode()
+    assert f'hx-get="{reverse("integrations:sync_panel", args=["quickbooks"])}"' in html
+
+
+def test_failed_records_show_their_readable_error_and_retry_one_sends_only_it(staff_client, connection, enqueued):
+    items = ItemFactory.create_batch(2, organization=connection.organization)
+    bad = ExternalLink.objects.create(
+        connection=connection, kind="item", local_id=items[0].pk, status="failed", last_error="Names cannot contain ':'."
+    )
+    other = ExternalLink.objects.create(connection=connection, kind="item", local_id=items[1].pk, status="needs_mapping")
+
+    html = panel(staff_client)
+    assert f"Item: {items[0].name}" in html and "Names cannot contain &#x27;:&#x27;." in html
+    assert "Waiting for an income account" in html
+    assert "1 failed" in html and "1 needs mapping" in html
+
+    staff_client.post(reverse("integrations:retry", args=["quickbooks"]), {"link": bad.pk})
+
+    bad.refresh_from_db()
+    other.refresh_from_db()
+    assert bad.status == "pending" and other.status == "needs_mapping"
+    run = SyncRun.objects.get()
+    assert run.trigger == "retry" and run.scope["ids"] == {"item": [items[0].pk]}
+
+
+def test_retry_all_sends_every_failed_record_again(staff_client, connection, enqueued):
+    for n, status in enumerate(["failed", "blocked", "needs_mapping", "synced"]):
+        ExternalLink.objects.create(connection=connection, kind="item", local_id=n + 1, status=status)
+
+    response = staff_client.post(reverse("integrations:retry", args=["quickbooks"]))
+
+    assert response.status_code == 302
+    statuses = sorted(ExternalLink.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "pending", "pending", "synced"]
+
+
+def test_sync_now_on_a_connection_that_needs_reconnecting_says_so(staff_client, connection, enqueued):
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.RECONNECT_REQUIRED)
+
+    response = staff_client.post(reverse("integrations:sync_now", args=["quickbooks"]), follow=True)
+
+    assert "Your QuickBooks connection has expired." in response.content.decode()
+    assert not SyncRun.objects.exists()
+
+
+def test_another_organizations_connection_is_not_found(staff_client, enqueued):
+    ConnectionFactory(provider="xero")
+
+    assert staff_client.get(reverse("integrations:sync_panel", args=["xero"])).status_code == 404
+    assert staff_client.post(reverse("integrations:sync_now", args=["xero"])).status_code == 404
+    assert staff_client.post(reverse("integrations:retry", args=["xero"])).status_code == 404
+    assert not SyncRun.objects.exists()
+
+
+def test_a_run_of_another_organization_is_not_found(staff_client, connection):
+    foreign = SyncRun.objects.create(connection=ConnectionFactory(provider="quickbooks"))
+
+    assert staff_client.get(reverse("integrations:run_progress", args=["quickbooks", foreign.pk])).status_code == 404
+
+
+def test_wave_says_plainly_what_it_cannot_do(staff_client, organization):
+    ConnectionFactory(organization=organization, provider="wave")
+
+    html = panel(staff_client, "wave")
+
+    assert "Wave sends no webhooks" in html
+    assert "Items are not pulled from Wave" in html
+    assert "Payments are read invoice by invoice" in html
+    assert "Two-way sync is limited" in html
+
+
+def test_quickbooks_has_no_limitations_and_no_deposit_account_choice(staff_client, connection):
+    html = panel(staff_client)
+    assert "cannot do" not in html and "Deposit account" not in html
+
+
+def test_a_manager_chooses_the_deposit_account_of_xero(staff_client, organization):
+    xero = ConnectionFactory(organization=organization, provider="xero")
+    assert "Payments are not sent to Xero until a deposit account is chosen." in panel(staff_client, "xero")
+
+    staff_client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": " 090 "})
+
+    xero.refresh_from_db()
+    assert xero.details["deposit_account_id"] == "090"
+    assert 'value="090"' in panel(staff_client, "xero")
+
+
+def test_staff_cannot_change_the_deposit_account(client, organization):
+    xero = ConnectionFactory(organization=organization, provider="xero")
+    client.force_login(MembershipFactory(organization=organization, role="staff").user)
+
+    response = client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": "090"})
+
+    assert response.status_code == 403
+    xero.refresh_from_db()
+    assert "deposit_account_id" not in xero.details
+
+
+def test_quickbooks_refuses_a_deposit_account_choice(staff_client, connection):
+    response = staff_client.post(
+        reverse("integrations:deposit_account", args=["quickbooks"]), {"deposit_account_id": "1"}, follow=True
+    )
+
+    assert "QuickBooks does not need a deposit account." in response.content.decode()
+    connection.refresh_from_db()
+    assert "deposit_account_id" not in connection.details
