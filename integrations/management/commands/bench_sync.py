@@ -24,7 +24,7 @@ from integrations.bench.floor import floor_for
 from integrations.bench.sandbox import control, minted_adapter, organization_connect, sandbox_reset
 from integrations.bench.server import sandbox_server
 from integrations.bench.strategies import baseline_run, push_requests, seed_strategy_run
-from integrations.models import SyncRun
+from integrations.models import ExternalLink, SyncRun
 from integrations.providers.registry import adapter_class
 from integrations.sync import runs, throttle
 
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         sandbox_reset(base_url=url, provider=provider, single_ms=single_ms, batch_ms=batch_ms)
         organization, connection, _ = organization_connect(base_url=url, provider=provider)
         try:
-            items = catalog_create(organization=organization, count=n)
+            items = catalog_create(organization=organization, count=n, provider=provider)
             before = control(url, provider)
             self.stderr.write("Syncing…")
             cpu0 = measure.cpu_seconds()
@@ -97,6 +97,11 @@ class Command(BaseCommand):
                 "status": run.status,
                 "synced": run.succeeded,
                 "failed": run.failed,
+                "errors": list(
+                    ExternalLink.objects.filter(connection=connection)
+                    .exclude(status=ExternalLink.Status.SYNCED)
+                    .values_list("last_error", flat=True)[:3]
+                ),
                 "wall_s": round(wall, 2),
                 "floor_s": round(floor.seconds, 2),
                 "ratio_to_floor": round(wall / floor.seconds, 3) if floor.seconds else None,
