@@ -43,12 +43,12 @@ def minted_adapter(*, base_url, provider):
     return adapter, (accounts[0].remote_id if accounts else "")
 
 
-def organization_connect(*, base_url, provider, name="Benchmark"):
-    """A fresh organization connected to the sandbox's first company, tokens stored as the OAuth flow
-    stores them, the first income account as default."""
+def organization_connect(*, base_url, provider, name="Benchmark", company=None):
+    """A fresh organization connected to the sandbox's first company (or `company`, an external id),
+    tokens stored as the OAuth flow stores them, the first income account as default."""
     suffix = uuid.uuid4().hex[:8]
     organization = Organization.objects.create(name=f"{name} {suffix}", slug=f"bench-{provider}-{suffix}")
-    minted = control(base_url, provider, method="post", mint_token=True)
+    minted = control(base_url, provider, method="post", mint_token=True, **({"company": company} if company else {}))
     connection = Connection.objects.create(
         organization=organization,
         provider=provider,

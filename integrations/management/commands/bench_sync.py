@@ -42,6 +42,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--baseline-sample", type=int, default=300, help="records the one-per-request baseline sends (scaled to N)"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help="also sync this many organizations at once with a qcluster of this many workers",
+        )
         parser.add_argument("--skip-comparisons", action="store_true", help="measure our sync only")
         parser.add_argument("--use-site-url", action="store_true", help="the sandbox is already served at SITE_URL")
         parser.add_argument("--keep", action="store_true", help="keep the benchmark organization")
@@ -127,6 +133,8 @@ class Command(BaseCommand):
             }
             if not options["skip_comparisons"]:
                 result.update(self._comparisons(url, provider, items, options, wall))
+            if options["workers"]:
+                result.update(self._workers(url, provider, options, wall))
             return result
         finally:
             if not options["keep"]:
@@ -183,6 +191,34 @@ class Command(BaseCommand):
             "speedup_vs_seed_strategy": round(seed.wall_s / wall, 2) if wall else None,
         }
 
+    def _workers(self, url, provider, options, single_wall):
+        from integrations.bench.workers import workers_run
+
+        w, n = options["workers"], options["items"]
+        self.stderr.write(f"Workers: {w} organizations of {n} items at once on a qcluster of {w} workers…")
+        sandbox_reset(base_url=url, provider=provider, single_ms=options["latency_ms"], batch_ms=options["batch_latency_ms"])
+        wall, finished, organizations = workers_run(base_url=url, provider=provider, workers=w, items=n)
+        try:
+            report = control(url, provider)
+            single = n / single_wall if single_wall else 0
+            total = sum(r.succeeded for r in finished) / wall if wall else 0
+            return {
+                "workers": w,
+                "workers_wall_s": round(wall, 2),
+                "workers_synced": sum(r.succeeded for r in finished),
+                "workers_failed": sum(r.failed for r in finished),
+                "workers_statuses": sorted(r.status for r in finished),
+                "workers_throughput_per_s": round(total, 2),
+                "single_throughput_per_s": round(single, 2),
+                "workers_throughput_ratio": round(total / single, 2) if single else None,
+                "workers_throttled": report.get("throttled", 0),
+                "workers_max_in_flight": report.get("max_in_flight"),
+            }
+        finally:
+            if not options["keep"]:
+                for organization in organizations:
+                    organization.delete()
+
     # --- output ------------------------------------------------------------------------------------
 
     def _print(self, r, options):
@@ -219,6 +255,14 @@ class Command(BaseCommand):
                 f"  seed strategy (sequential batches, limits ignored, singles on failure): {r['seed_strategy_wall_s']:.2f} s, "
                 f"{r['seed_strategy_requests']} requests, {r['seed_strategy_fallbacks']} fallbacks, {r['seed_strategy_throttled']} 429s, "
                 f"{r['seed_strategy_failed']} failed; speed-up {r['speedup_vs_seed_strategy']}x"
+            )
+        if "workers_wall_s" in r:
+            w(
+                f"  {r['workers']} organizations at once on {r['workers']} qcluster workers: {r['workers_wall_s']:.2f} s, "
+                f"{r['workers_synced']} synced, {r['workers_failed']} failed ({', '.join(r['workers_statuses'])}); "
+                f"{r['workers_throughput_per_s']} records/s = {r['workers_throughput_ratio']}x one organization "
+                f"({r['single_throughput_per_s']} records/s, measured above in this process); "
+                f"429s {r['workers_throttled']}, most in flight {r['workers_max_in_flight']}"
             )
         if options["json"]:
             w(json.dumps(r, sort_keys=True, default=str))
