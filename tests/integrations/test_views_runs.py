@@ -146,3 +146,26 @@ def test_quickbooks_refuses_a_deposit_account_choice(staff_client, connection):
     assert "QuickBooks does not need a deposit account." in response.content.decode()
     connection.refresh_from_db()
     assert "deposit_account_id" not in connection.details
+
+
+def test_the_amber_banner_on_staff_pages_offers_sync_now(staff_client, connection, enqueued):
+    for n in range(2):
+        ExternalLink.objects.create(connection=connection, kind="item", local_id=n + 1, status="failed")
+
+    html = staff_client.get(reverse("invoice_list")).content.decode()
+
+    assert "2 items aren&#x27;t synced yet to QuickBooks (2 failed)." in html
+    sync_url = reverse("integrations:sync_now", args=["quickbooks"])
+    assert f'<form method="post" action="{sync_url}" class="inline">' in html
+    response = staff_client.post(sync_url)
+    assert response["Location"] == reverse("integrations:index") + "#quickbooks"
+    assert SyncRun.objects.get().trigger == "manual"
+
+
+def test_the_green_banner_shows_the_last_sync_time(staff_client, connection):
+    Connection.objects.filter(pk=connection.pk).update(last_sync_at="2026-03-04T10:30:00Z")
+
+    html = staff_client.get(reverse("item_list")).content.decode()
+
+    assert 'class="banner banner-green"' in html
+    assert "QuickBooks is connected and in sync. Last sync: Mar 4, 2026" in html
