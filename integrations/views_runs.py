@@ -96,14 +96,16 @@ def failed_records(connection, limit=FAILED_SHOWN):
 
 def _panel_context(request, connection):
     runs = list(SyncRun.objects.filter(connection=connection).order_by("-created_at", "-id")[:RECENT_RUNS])
+    # The bar follows the active run, else it keeps showing how the latest run ended.
     active = next((r for r in runs if r.is_active), None)
+    shown = active or (runs[0] if runs else None)
     return {
         "connection": connection,
         "provider": connection.provider,
         "counts": sync_counts(connection),
         "runs": runs,
         "active_run": active,
-        "progress": sync_run_progress(run=active) if active else None,
+        "progress": sync_run_progress(run=shown) if shown else None,
         "failed": failed_records(connection),
         "limitations": LIMITATIONS.get(connection.provider, []),
         "usable": connection.is_usable,
@@ -125,7 +127,10 @@ def run_progress(request, provider, run_id):
     """The progress bar of one run; it polls itself while the run is active."""
     connection = _connection(request, provider)
     run = get_object_or_404(SyncRun, connection=connection, pk=run_id)
-    return render(request, "integrations/_run_progress.html", {"provider": provider, "progress": sync_run_progress(run=run)})
+    progress = sync_run_progress(run=run)
+    # When the run has just ended, the fragment reloads the whole panel once (fresh counts, runs, failures).
+    context = {"provider": provider, "progress": progress, "reload_panel": not progress["active"]}
+    return render(request, "integrations/_run_progress.html", context)
 
 
 def _back(request, connection):

@@ -31,12 +31,15 @@ def test_sync_now_shows_a_progress_bar_that_polls_until_the_run_ends(staff_clien
 
     tasks.sync_run(run.pk)
     html = staff_client.get(progress_url).content.decode()
-    assert "hx-trigger" not in html  # finished: the bar stops polling
+    assert "every 1s" not in html  # finished: the bar stops polling and reloads the panel once
+    assert f'hx-get="{reverse("integrations:sync_panel", args=["quickbooks"])}" hx-trigger="load"' in html
     assert "6 of 6 records (100%)" in html
     assert "0 failures" in html and "batch" in html
     panel_html = panel(staff_client)
     assert "6 synced" in panel_html and "0 pending" in panel_html
     assert "Sync Now" in panel_html and "Succeeded" in panel_html
+    assert "6 of 6 records (100%)" in panel_html  # the panel keeps the ended run's bar
+    assert "every 1s" not in panel_html and 'hx-trigger="load"' not in panel_html
 
 
 def test_the_index_card_loads_the_sync_panel(staff_client, connection):

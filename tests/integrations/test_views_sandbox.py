@@ -32,7 +32,7 @@ def test_sync_now_and_invoice_resync_reach_xero_through_the_pages(connect, enque
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert f"{run.total} of {run.total} records (100%)" in html and run.total == 14
-    assert "hx-trigger" not in html
+    assert "every 1s" not in html
     assert remote_count(connection, "item") == 12 and remote_count(connection, "invoice") == 1
 
     payment = invoice_services.payment_record(invoice=invoice, amount="5.00")
