@@ -30,9 +30,20 @@ from .providers.config import provider_config
 # Seconds: (connect, read). Short on purpose: a refresh runs while the credential row is locked.
 TOKEN_TIMEOUT = (3.05, 10)
 STATE_SESSION_KEY = "integrations_oauth_states"
-# requests-oauthlib and oauthlib log request and answer bodies (tokens) at DEBUG: never let them.
+
+
+# requests-oauthlib and oauthlib log request and answer bodies (tokens) at DEBUG: never let them. The
+# filter holds even when a logging configuration turns these loggers (or every logger) to DEBUG.
+def _no_token_bodies(record):
+    return record.levelno >= logging.WARNING
+
+
+# A logger's filter does not see its children's records, so every module logger gets it (they exist
+# once the libraries are imported, above).
 for _name in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+for _name in [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in ("requests_oauthlib", "oauthlib")]:
+    logging.getLogger(_name).addFilter(_no_token_bodies)
 STATE_MAX_AGE = 15 * 60
 BASIC_AUTH = {"quickbooks", "xero"}
 JSON_BODY = {"freshbooks"}
