@@ -20,6 +20,13 @@ class Organization(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # Every amount synced to a provider is in this currency: an unknown code must never reach one.
+        from .currencies import currency_check
+
+        self.currency = (self.currency or "").strip().upper()
+        currency_check(self.currency)
+
 
 class Membership(models.Model):
     class Role(models.TextChoices):

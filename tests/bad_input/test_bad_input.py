@@ -1,0 +1,240 @@
+"""The bad-input table (issue 8): one test per row, each a clear error that changes nothing else."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from blueclerk.models import Organization
+from catalog.models import Item
+from catalog.services import item_create
+from integrations.models import Connection, ExternalLink, SyncEvent, SyncRun, WebhookDelivery
+from integrations.services.sync import sync_now
+from invoices import services as invoice_services
+from invoices.models import Payment
+from tests.drills.sandbox import control, make_items, remote_count, run_to_end
+from tests.factories import CustomerFactory, InvoiceFactory, ItemFactory, MembershipFactory, OrganizationFactory
+from tests.integrations.connecting import start_connect
+
+S = ExternalLink.Status
+sandbox_test = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+# (provider, name, what the error says): names the provider refuses, refused before sending.
+NAME_ROWS = [
+    ("quickbooks", "Q" * 101, "names can be at most 100 characters (this one has 101)"),
+    ("quickbooks", "Labour: travel", "names cannot contain ':'"),
+    ("quickbooks", "Labour\ttravel", "names cannot contain a tab"),
+    ("xero", "X" * 51, "names can be at most 50 characters (this one has 51)"),
+]
+
+
+@pytest.mark.parametrize("provider,name,says", NAME_ROWS)
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_name_the_provider_refuses_fails_that_item_alone_with_a_clear_reason(
+    connect, enqueued, organization, provider, name, says
+):
+    connection = connect(provider)
+    good = make_items(organization, 3)
+    bad = item_create(organization=organization, name=name, code="BAD1", unit_price=Decimal("5"))
+
+    run = run_to_end(sync_now(connection=connection).pk)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    link = ExternalLink.objects.get(connection=connection, kind="item", local_id=bad.pk)
+    assert link.status == S.FAILED and not link.remote_id
+    assert says in link.last_error and link.last_error.startswith(f"{connection.provider_name} rejected item")
+    assert all(ExternalLink.objects.get(connection=connection, kind="item", local_id=i.pk).status == S.SYNCED for i in good)
+    assert remote_count(connection, "item") == 3
+
+
+@pytest.mark.parametrize("provider", ["freshbooks", "wave"])
+def test_a_name_longer_than_any_provider_takes_is_refused_locally(db, organization, provider):
+    # FreshBooks and Wave take 255 characters; our catalog stops at 200, so such a name never exists.
+    with pytest.raises(ValidationError) as error:
+        item_create(organization=organization, name="N" * 256, unit_price=Decimal("1"))
+    assert "name" in error.value.message_dict
+    assert not Item.objects.filter(organization=organization).exists()
+
+
+def test_a_duplicate_item_name_is_refused_whatever_its_case(db, organization):
+    item_create(organization=organization, name="Drain cleaning", unit_price=Decimal("90"))
+    with pytest.raises(ValidationError) as error:
+        item_create(organization=organization, name="drain CLEANING", unit_price=Decimal("95"))
+    assert error.value.message_dict["name"] == ["An item named 'drain CLEANING' already exists."]
+    assert Item.objects.filter(organization=organization).count() == 1
+
+
+def test_the_same_name_in_another_organization_is_fine(db, organization):
+    item_create(organization=organization, name="Drain cleaning", unit_price=Decimal("90"))
+    item_create(organization=OrganizationFactory(), name="Drain cleaning", unit_price=Decimal("90"))
+    assert Item.objects.filter(name="Drain cleaning").count() == 2
+
+
+@pytest.fixture
+def sent_invoice(db, organization):
+    item = ItemFactory(organization=organization, unit_price=Decimal("100.00"))
+    customer = CustomerFactory(organization=organization)
+    invoice = invoice_services.invoice_create(
+        organization=organization, customer=customer, lines=[{"item": item, "quantity": "1"}]
+    )
+    return invoice_services.invoice_mark_sent(invoice=invoice)
+
+
+@pytest.mark.parametrize(
+    "amount,says",
+    [
+        ("0", "A payment must be more than zero."),
+        ("-5.00", "A payment must be more than zero."),
+        ("100.01", "The payment of 100.01 is more than the balance of 100.00 on"),
+        ("ten", "The amount must be a number."),
+    ],
+)
+def test_a_payment_that_is_not_a_positive_amount_within_the_balance_is_refused(sent_invoice, amount, says):
+    with pytest.raises(ValidationError) as error:
+        invoice_services.payment_record(invoice=sent_invoice, amount=amount, date=datetime.date.today())
+    assert error.value.message_dict["amount"][0].startswith(says)
+    assert not Payment.objects.exists()
+    sent_invoice.refresh_from_db()
+    assert sent_invoice.status == "SENT"
+
+
+@pytest.mark.parametrize("code", ["XYZ", "ABC", "U$D", "12"])
+def test_an_unknown_currency_is_refused(db, code):
+    organization = Organization(name="Harbor Plumbing", slug="harbor", currency=code)
+    with pytest.raises(ValidationError) as error:
+        organization.full_clean()
+    assert "is not a known currency code" in error.value.message_dict["currency"][0]
+
+
+def test_a_known_currency_in_lower_case_is_accepted_as_upper_case(db):
+    organization = Organization(name="Harbor Plumbing", slug="harbor", currency="eur")
+    organization.full_clean()
+    assert organization.currency == "EUR"
+
+
+def test_the_admin_refuses_an_unknown_currency_and_saves_nothing(admin_client):
+    response = admin_client.post(
+        reverse("admin:blueclerk_organization_add"),
+        {
+            "name": "Harbor Plumbing",
+            "slug": "harbor",
+            "currency": "XYZ",
+            "next_invoice_number": 1,
+            "invoice_number_prefix": "INV-",
+        },
+    )
+    assert response.status_code == 200
+    assert "is not a known currency code" in response.content.decode()
+    assert not Organization.objects.filter(slug="harbor").exists()
+
+
+@pytest.mark.parametrize(
+    "provider,body,headers",
+    [
+        ("quickbooks", b'{"eventNotifications": []}', {}),  # unsigned
+        ("quickbooks", b"{not json", {"intuit-signature": "bm90IGEgc2lnbmF0dXJl"}),  # malformed, badly signed
+        ("xero", b'{"events": []}', {}),
+        ("xero", b"<html>", {"x-xero-signature": "bm90IGEgc2lnbmF0dXJl"}),
+        ("freshbooks", b"name=invoice.create&object_id=1&account_id=abc", {}),
+        ("wave", b"{}", {}),
+    ],
+)
+def test_an_unsigned_or_malformed_webhook_is_refused_and_changes_nothing(client, db, provider, body, headers):
+    response = client.post(f"/webhooks/{provider}/", data=body, content_type="application/json", headers=headers)
+    assert response.status_code in (401, 404)
+    assert response.content == b""
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_tampered_oauth_state_connects_nothing(client, organization, live_server, settings):
+    settings.SITE_URL = live_server.url
+    user = MembershipFactory(organization=organization, role="owner").user
+    client.force_login(user)
+    start_connect(client, "quickbooks")
+    response = client.get(
+        reverse("integrations:callback", args=["quickbooks"]), {"code": "abc", "state": "tampered", "realmId": "1"}, follow=True
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Traceback" not in text
+    assert not Connection.objects.exists()
+
+
+@pytest.fixture
+def other_org_records(db):
+    other = OrganizationFactory()
+    item = ItemFactory(organization=other)
+    customer = CustomerFactory(organization=other)
+    invoice = InvoiceFactory(organization=other, customer=customer)
+    return item, customer, invoice
+
+
+@pytest.mark.parametrize(
+    "url_name,which",
+    [
+        ("item_detail", 0),
+        ("item_edit", 0),
+        ("customer_detail", 1),
+        ("customer_edit", 1),
+        ("invoice_detail", 2),
+        ("invoice_edit", 2),
+    ],
+)
+def test_another_organizations_id_in_a_url_is_not_found(staff_client, other_org_records, url_name, which):
+    record = other_org_records[which]
+    assert staff_client.get(reverse(url_name, args=[record.pk])).status_code == 404
+    assert staff_client.post(reverse(url_name, args=[record.pk]), {"name": "Stolen", "display_name": "Stolen"}).status_code == 404
+    record.refresh_from_db()
+    assert "Stolen" not in (getattr(record, "name", ""), getattr(record, "display_name", ""))
+
+
+def test_a_payment_on_another_organizations_invoice_is_not_found(staff_client, other_org_records):
+    invoice = other_org_records[2]
+    response = staff_client.post(reverse("payment_create", args=[invoice.pk]), {"amount": "1.00", "date": "2026-01-05"})
+    assert response.status_code == 404
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("model", ["catalog/item", "invoices/customer", "invoices/invoice"])
+def test_another_organizations_id_in_the_admin_is_not_found(client, organization, other_org_records, model):
+    user = MembershipFactory(organization=organization, role="owner").user
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.all())  # only the organization scope stands in the way
+    client.force_login(user)
+    record = {
+        "catalog/item": other_org_records[0],
+        "invoices/customer": other_org_records[1],
+        "invoices/invoice": other_org_records[2],
+    }[model]
+    response = client.get(f"/admin/{model}/{record.pk}/change/")
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:  # the admin sends a missing object back to the list with a message
+        assert response["Location"].rstrip("/").endswith(model)
+
+
+@pytest.mark.parametrize("provider", ["quickbooks", "xero"])
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_html_error_page_instead_of_json_is_a_readable_error_and_the_batch_falls_back(
+    connect, enqueued, organization, live_server, provider
+):
+    connection = connect(provider)
+    make_items(organization, 12)
+    control(live_server.url, provider, method="post", fail_next_batches=1, fail_mode="html")
+
+    run = run_to_end(sync_now(connection=connection).pk)
+
+    assert control(live_server.url, provider)["faults_injected"] == 1
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.fallbacks == 1
+    assert remote_count(connection, "item") == 12
+    texts = [run.error or "", *SyncEvent.objects.filter(run=run).values_list("error", flat=True)]
+    for text in texts:
+        assert "Unexpected token" not in text and "<html" not in text.lower() and "Traceback" not in text
