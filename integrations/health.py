@@ -61,6 +61,20 @@ def _counts_by_connection(connection_ids):
     return counts
 
 
+def _last_push_fell_short(connection):
+    """True when the connection's latest finished push run did not succeed (partial or failed)."""
+    from .models import SyncRun
+
+    last = (
+        SyncRun.objects.filter(connection=connection, direction="push")
+        .exclude(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING])
+        .order_by("-pk")
+        .values_list("status", flat=True)
+        .first()
+    )
+    return last in (SyncRun.Status.PARTIAL, SyncRun.Status.FAILED)
+
+
 def connection_health(connection, counts=None):
     """The Health of one connection (None when it is disconnected)."""
     if counts is None:
@@ -72,6 +86,9 @@ def connection_health(connection, counts=None):
     if connection.status != Connection.Status.CONNECTED:
         return None
     problems = [(counts.get(status, 0), words) for status, words in PROBLEM_STATUSES.items() if counts.get(status, 0)]
+    if counts.get(ExternalLink.Status.PENDING) and _last_push_fell_short(connection):
+        # The provider was unreachable (or the run failed): the records waiting are not "in sync".
+        problems.append((counts[ExternalLink.Status.PENDING], "waiting to be sent"))
     if problems:
         total = sum(n for n, _ in problems)
         detail = ", ".join(f"{n} {words}" for n, words in problems)
