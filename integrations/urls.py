@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_invoice, views_notifications, views_runs
+from . import views, views_invoice, views_mapping, views_notifications, views_runs
 
 app_name = "integrations"
 
@@ -13,8 +13,9 @@ urlpatterns = [
     path("<str:provider>/choose/", views.choose, name="choose"),
     path("<str:provider>/disconnect/", views.disconnect, name="disconnect"),
     path("<str:provider>/wizard/", views.wizard, name="wizard"),
-    path("<str:provider>/mapping/", views.mapping, name="mapping"),
-    path("<str:provider>/mapping/<int:item_id>/", views.mapping_item, name="mapping_item"),
+    path("<str:provider>/mapping/", views_mapping.mapping, name="mapping"),
+    path("<str:provider>/mapping/bulk/", views_mapping.mapping_bulk, name="mapping_bulk"),
+    path("<str:provider>/mapping/<int:item_id>/", views_mapping.mapping_item, name="mapping_item"),
     path("notifications/", views_notifications.notification_list, name="notifications"),
     path("notifications/read/", views_notifications.notifications_mark_read, name="notifications_read"),
     path("<str:provider>/sync/", views_runs.sync_now, name="sync_now"),

@@ -1,5 +1,5 @@
-"""Settings → Integrations: the provider cards, connect/reconnect/disconnect, the post-connection wizard
-and the account mapping. Thin: every change goes through integrations.services.
+"""Settings → Integrations: the provider cards, connect/reconnect/disconnect and the post-connection wizard
+(the account mapping grid is in views_mapping). Thin: every change goes through integrations.services.
 
 Everyone in the organization sees the cards; only owners and admins connect, disconnect, import and map
 (blueclerk.tenancy.require_manager).
@@ -7,18 +7,16 @@ Everyone in the organization sees the cards; only owners and admins connect, dis
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from blueclerk.tenancy import require_manager
-from blueclerk.views import organization_required, paginate
-from catalog.models import Item
+from blueclerk.views import organization_required
 
 from . import health, services
-from .forms import ChooseCompanyForm, DefaultAccountForm, DisconnectForm
-from .models import Connection, IncomeAccount, ItemAccountMapping, Provider
+from .forms import ChooseCompanyForm, DisconnectForm
+from .models import Connection, Provider
 from .providers.base import ProviderError, ReconnectRequired
 from .providers.config import provider_config
 
@@ -189,68 +187,3 @@ def _report(request, what, counts):
     messages.success(request, f"Imported {what}: {counts.created} created, {counts.matched} matched, {counts.skipped} skipped.")
     for problem in counts.problems:
         messages.warning(request, problem)
-
-
-@organization_required
-@require_http_methods(["GET", "POST"])
-def mapping(request, provider):
-    """Default income account and per-item accounts (per-item selects autosave with htmx)."""
-    connection = _connection(request, provider)
-    accounts = list(IncomeAccount.objects.filter(connection=connection, active=True))
-    form = DefaultAccountForm(
-        request.POST or None, accounts=accounts, initial={"default_account": connection.default_income_account_id}
-    )
-    if request.method == "POST":
-        require_manager(request)
-        if form.is_valid():
-            try:
-                changed = services.mapping_save(connection=connection, default_account_id=form.cleaned_data["default_account"])
-            except ValidationError as exc:
-                form.add_error(None, _message(exc))
-            else:
-                messages.success(request, f"Default income account saved ({len(changed)} item(s) will be sent again).")
-                return redirect("integrations:mapping", provider=provider)
-    items = Item.objects.filter(organization=request.organization, active=True).order_by("name", "id")
-    page, querystring = paginate(request, items)
-    chosen = dict(
-        ItemAccountMapping.objects.filter(connection=connection, item_id__in=[i.pk for i in page]).values_list(
-            "item_id", "income_account_id"
-        )
-    )
-    rows = [{"item": item, "account_id": chosen.get(item.pk)} for item in page]
-    return render(
-        request,
-        "integrations/mapping.html",
-        {
-            "nav": "settings",
-            "connection": connection,
-            "accounts": accounts,
-            "form": form,
-            "rows": rows,
-            "page": page,
-            "querystring": querystring,
-            "can_manage": request.membership.can_manage_integrations,
-        },
-    )
-
-
-@organization_required
-@require_POST
-def mapping_item(request, provider, item_id):
-    """One item's account (htmx autosave): answers the small status text shown next to the select."""
-    require_manager(request)
-    connection = _connection(request, provider)
-    get_object_or_404(Item, organization=request.organization, pk=item_id)
-    value = request.POST.get("account") or None
-    try:
-        services.item_account_set(connection=connection, item_id=item_id, account_id=int(value) if value else None)
-    except (ValidationError, ValueError) as exc:
-        text = _message(exc) if isinstance(exc, ValidationError) else "Choose an income account."
-        if request.htmx:
-            return HttpResponse(format_html('<span class="error">{}</span>', text), status=422)
-        messages.error(request, text)
-    else:
-        if request.htmx:
-            return HttpResponse('<span class="muted">Saved</span>')
-        messages.success(request, "Saved.")
-    return redirect("integrations:mapping", provider=provider)
