@@ -1,10 +1,15 @@
 """Fault drills (issue 8) on PostgreSQL against the sandbox over HTTP: the provider unavailable, the refresh
-token revoked mid-run, a crash after the provider created records but before our commit."""
+token revoked mid-run, a worker killed (SIGKILL) mid-run and restarted, a crash after the provider created records but before our commit."""
 
 import datetime
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
+from django.db import connection as db
 from django.utils import timezone
 
 from integrations import health
@@ -110,4 +115,46 @@ def test_a_crash_after_the_provider_created_records_but_before_our_commit_links_
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert statuses(connection) == [S.SYNCED] * len(items)
     assert remote_count(connection, "item") == len(items)  # linked, not created a second time
+    assert len(set(ExternalLink.objects.filter(connection=connection).values_list("remote_id", flat=True))) == len(items)
+
+
+WORKER = "import django, sys; django.setup(); from integrations import tasks; tasks.sync_run(int(sys.argv[1]))"
+
+
+def test_a_worker_killed_mid_run_and_restarted_completes_with_nothing_duplicated_or_lost(
+    connect, enqueued, organization, live_server
+):
+    connection = connect("quickbooks")
+    items = make_items(organization, 95)  # four batches of 30 or fewer
+    control(live_server.url, "quickbooks", method="post", batch_latency_ms=400)
+    run_id = sync_now(connection=connection).pk
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        TEST_DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{db.settings_dict['NAME']}",
+        SITE_URL=live_server.url,
+    )
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(run_id)], env=env, cwd=os.getcwd())
+    try:
+        for _ in range(300):  # until the worker has recorded some of the work, then kill it mid-run
+            if ExternalLink.objects.filter(connection=connection, status=S.SYNCED).exists() or worker.poll() is not None:
+                break
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait(timeout=10)
+    assert worker.returncode == -signal.SIGKILL, "the worker must die mid-run, not finish"
+    synced_when_killed = ExternalLink.objects.filter(connection=connection, status=S.SYNCED).count()
+    assert 0 < synced_when_killed < len(items)
+    assert SyncRun.objects.get(pk=run_id).status == SyncRun.Status.RUNNING
+
+    # Restarted: the dead run (its heartbeat stopped) is taken over and finishes the work.
+    control(live_server.url, "quickbooks", method="post", batch_latency_ms=0)
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    SyncRun.objects.filter(pk=run_id).update(heartbeat_at=long_ago, created_at=long_ago)
+    run = run_to_end(sync_now(connection=connection).pk)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert statuses(connection) == [S.SYNCED] * len(items)
+    assert remote_count(connection, "item") == len(items)
     assert len(set(ExternalLink.objects.filter(connection=connection).values_list("remote_id", flat=True))) == len(items)
