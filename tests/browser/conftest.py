@@ -1,0 +1,67 @@
+"""Browser tests: Playwright drives Debian's chromium (never a downloaded browser) against a live server.
+
+The live server runs on the test database (transactional_db on PostgreSQL, since the server thread must
+see the committed rows) with SITE_URL set to it, so the sandbox providers answer from the same server.
+Users are logged in by handing the browser a session cookie made by Django's test client.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from integrations.sync import throttle
+from tests.factories import MembershipFactory
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the tests are plain
+# synchronous calls between browser steps.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def site(transactional_db, live_server, settings):
+    """The live server's URL, with SITE_URL pointing at it (sandbox redirect URIs and provider URLs)."""
+    settings.SITE_URL = live_server.url
+    yield live_server.url
+    throttle.close_all_connections()
+
+
+@pytest.fixture
+def owner(transactional_db, organization):
+    return MembershipFactory(organization=organization, role="owner").user
+
+
+@pytest.fixture
+def logged_in(page, site, owner):
+    """The browser page, logged in as the organization's owner."""
+    client = Client()
+    client.force_login(owner)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": site}])
+    return page
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
