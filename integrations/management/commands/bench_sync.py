@@ -13,6 +13,8 @@ The benchmark organization is deleted at the end unless --keep.
 """
 
 import json
+import signal
+import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -58,6 +60,8 @@ class Command(BaseCommand):
 
         if options["items"] < 1:
             raise CommandError("--items must be at least 1.")
+        # Stopped with SIGTERM: unwind, so the sandbox server and the qcluster subprocesses stop too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         if options["use_site_url"]:
             result = self._bench(settings.SITE_URL, options)
         else:
