@@ -65,3 +65,11 @@ def logged_in(page, site, owner):
 def screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def connect_quickbooks(page, site):
+    """Connect QuickBooks from the integrations page through the sandbox consent page (Approve)."""
+    page.goto(f"{site}/settings/integrations/")
+    page.get_by_role("button", name="Connect QuickBooks").click()
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("heading", name="Set up QuickBooks").wait_for()
