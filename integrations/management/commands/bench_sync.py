@@ -61,12 +61,15 @@ class Command(BaseCommand):
         if options["items"] < 1:
             raise CommandError("--items must be at least 1.")
         # Stopped with SIGTERM: unwind, so the sandbox server and the qcluster subprocesses stop too.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        if options["use_site_url"]:
-            result = self._bench(settings.SITE_URL, options)
-        else:
-            with sandbox_server(provider=options["provider"]) as url:
-                result = self._bench(url, options)
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        try:
+            if options["use_site_url"]:
+                result = self._bench(settings.SITE_URL, options)
+            else:
+                with sandbox_server(provider=options["provider"]) as url:
+                    result = self._bench(url, options)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         self._print(result, options)
 
     # --- the benchmark -----------------------------------------------------------------------------
