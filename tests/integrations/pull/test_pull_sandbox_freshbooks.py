@@ -1,0 +1,58 @@
+"""Two-way sync against the built-in FreshBooks sandbox over real HTTP: a bookkeeper's changes in FreshBooks come back."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from integrations.models import ExternalLink, SyncRun
+from integrations.sync import pull
+from invoices.models import Invoice
+from tests.integrations.pull.sandbox_world import sandbox_world, sync  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+PROVIDER = "freshbooks"
+
+
+@pytest.fixture
+def world(sandbox_world):  # noqa: F811
+    return sandbox_world(PROVIDER)
+
+
+def test_a_customer_edited_in_freshbooks_is_pulled(world):
+    world.bookkeeper_edits_customer(email="accounts@harbor.example")
+
+    run = pull.pull_connection(connection=world.connection)
+
+    world.customer.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert world.customer.email == "accounts@harbor.example"
+
+
+def test_an_invoice_paid_in_freshbooks_is_paid_here_with_that_payment(world):
+    paid = world.bookkeeper_records_payment("250.00", datetime.date(2026, 3, 2), "CHK-1042")
+
+    run = pull.pull_connection(connection=world.connection)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    invoice = Invoice.objects.get(pk=world.invoice.pk)
+    [payment] = invoice.payments.all()
+    assert invoice.status == Invoice.Status.PAID and invoice.amount_paid == Decimal("250.00")
+    assert (payment.source, payment.amount, payment.date, payment.reference) == (
+        PROVIDER,
+        Decimal("250.00"),
+        datetime.date(2026, 3, 2),
+        "CHK-1042",
+    )
+    assert ExternalLink.objects.get(connection=world.connection, kind="payment", local_id=payment.pk).remote_id == paid.remote_id
+
+
+def test_a_pull_followed_by_a_sync_sends_nothing(world):
+    world.bookkeeper_edits_customer(phone="555-0199")
+    world.bookkeeper_records_payment("100.00", datetime.date(2026, 3, 3), "CHK-7")
+    pull.pull_connection(connection=world.connection)
+    before = world.writes()
+
+    sync(world.connection)
+
+    assert world.writes() == before
