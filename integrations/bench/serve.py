@@ -13,6 +13,9 @@ def main(port):
 
     django.setup()
     settings.ROOT_URLCONF = "integrations.bench.urls"
+    # A thread per request: keep no connection past its request, or the dead threads' connections
+    # pile up until PostgreSQL refuses new clients.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
 

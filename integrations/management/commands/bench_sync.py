@@ -215,6 +215,7 @@ class Command(BaseCommand):
                 "workers_synced": sum(r.succeeded for r in finished),
                 "workers_failed": sum(r.failed for r in finished),
                 "workers_statuses": sorted(r.status for r in finished),
+                "workers_errors": sorted({r.error for r in finished if r.error}),
                 "workers_throughput_per_s": round(total, 2),
                 "single_throughput_per_s": round(single, 2),
                 "workers_throughput_ratio": round(total / single, 2) if single else None,
