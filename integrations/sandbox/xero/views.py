@@ -29,7 +29,8 @@ COLLECTIONS = {
     "Accounts": ("account", "AccountID", None),
 }
 PAGED = ("Invoices", "Contacts", "Payments")
-WHERE_RE = re.compile(r'\s*([A-Za-z.]+)\s*==\s*(?:"([^"]*)"|([A-Za-z0-9.\-]+))\s*')
+# Xero compares ids with a guid literal (`Invoice.InvoiceID==guid("...")`, any case): its value is the quoted id.
+WHERE_RE = re.compile(r'\s*([A-Za-z.]+)\s*==\s*(?:(?:[Gg][Uu][Ii][Dd]\()?"([^"]*)"\)?|([A-Za-z0-9.\-]+))\s*')
 
 
 def _tenant(request, kwargs):
