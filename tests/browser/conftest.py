@@ -6,12 +6,18 @@ Users are logged in by handing the browser a session cookie made by Django's tes
 """
 
 import os
+import threading
 from pathlib import Path
 
+import django_q.tasks
 import pytest
 from django.conf import settings as django_settings
+from django.db import connections
 from django.test import Client
 
+from blueclerk.demo import seed_demo
+from blueclerk.models import Membership
+from integrations import tasks
 from integrations.sync import throttle
 from tests.factories import MembershipFactory
 
@@ -73,3 +79,48 @@ def connect_quickbooks(page, site):
     page.get_by_role("button", name="Connect QuickBooks").click()
     page.get_by_role("button", name="Approve").click()
     page.get_by_role("heading", name="Set up QuickBooks").wait_for()
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """The django-q2 worker does not run in tests: a queued sync run executes in a thread, as a worker would."""
+    threads = []
+
+    def async_task(func, *args, **kwargs):
+        assert func == "integrations.tasks.sync_run", func
+
+        def work():
+            try:
+                tasks.sync_run(*args)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=work, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(django_q.tasks, "async_task", async_task)
+    yield threads
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+@pytest.fixture
+def demo_page(page, site, transactional_db):
+    """Logged in as the owner of a small demo organization (the demo seed, fewer records)."""
+    report = seed_demo(slug="demo", items=40, customers=8, invoices=4)
+    user = Membership.objects.get(organization=report.organization, role="owner").user
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": site}])
+    page.organization = report.organization
+    return page
+
+
+def setup_quickbooks(page, site):
+    """Connect QuickBooks, fetch its income accounts and choose the first as the default."""
+    connect_quickbooks(page, site)
+    page.get_by_role("button", name="Fetch accounts and map").click()
+    page.get_by_label("Default income account").select_option(index=1)
+    page.get_by_role("button", name="Save default").click()

@@ -1,57 +1,12 @@
 """Sync Now in a real browser: the live progress bar follows the run of a small demo catalog to 100%."""
 
-import threading
-
-import django_q.tasks
 import pytest
-from django.db import connections
-from django.test import Client
 from playwright.sync_api import expect
 
-from blueclerk.demo import seed_demo
-from blueclerk.models import Membership
-from integrations import tasks
 from integrations.models import ExternalLink, SyncRun
 from tests.browser.conftest import connect_quickbooks, screenshot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def worker(monkeypatch):
-    """The django-q2 worker does not run in tests: a queued sync run executes in a thread, as a worker would."""
-    threads = []
-
-    def async_task(func, *args, **kwargs):
-        assert func == "integrations.tasks.sync_run", func
-
-        def work():
-            try:
-                tasks.sync_run(*args)
-            finally:
-                connections.close_all()
-
-        thread = threading.Thread(target=work, daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr(django_q.tasks, "async_task", async_task)
-    yield threads
-    for thread in threads:
-        thread.join(timeout=120)
-
-
-@pytest.fixture
-def demo_page(page, site, transactional_db):
-    """Logged in as the owner of a small demo organization (the demo seed, fewer records)."""
-    report = seed_demo(slug="demo", items=40, customers=8, invoices=4)
-    user = Membership.objects.get(organization=report.organization, role="owner").user
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": site}])
-    page.organization = report.organization
-    return page
 
 
 def test_sync_now_shows_the_progress_bar_reaching_100(demo_page, site, worker):
