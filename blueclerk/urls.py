@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
     path("webhooks/", include("integrations.webhook_urls")),
+    path("api/", include("integrations.api_urls")),
     path("", include("invoices.urls")),
 ]
 

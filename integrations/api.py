@@ -1,0 +1,18 @@
+"""JSON API of integrations (DRF). Every query is limited to the user's organizations, so another
+organization's ids answer 404."""
+
+from rest_framework import generics
+
+from blueclerk.tenancy import organizations_of
+
+from .models import Connection
+from .serializers import ConnectionSerializer
+
+
+class ConnectionList(generics.ListAPIView):
+    """The connections of the user's organizations."""
+
+    serializer_class = ConnectionSerializer
+
+    def get_queryset(self):
+        return Connection.objects.filter(organization__in=organizations_of(self.request.user)).order_by("pk")

@@ -1,0 +1,9 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import api
+
+urlpatterns = [
+    path("connections/", api.ConnectionList.as_view(), name="api_connections"),
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+]
