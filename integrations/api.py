@@ -16,3 +16,10 @@ class ConnectionList(generics.ListAPIView):
 
     def get_queryset(self):
         return Connection.objects.filter(organization__in=organizations_of(self.request.user)).order_by("pk")
+
+
+class ConnectionDetail(generics.RetrieveAPIView):
+    """One connection of the user's organizations (another organization's id answers 404)."""
+
+    serializer_class = ConnectionSerializer
+    get_queryset = ConnectionList.get_queryset

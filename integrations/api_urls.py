@@ -5,5 +5,6 @@ from . import api
 
 urlpatterns = [
     path("connections/", api.ConnectionList.as_view(), name="api_connections"),
+    path("connections/<int:pk>/", api.ConnectionDetail.as_view(), name="api_connection"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
 ]

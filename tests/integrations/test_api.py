@@ -21,3 +21,10 @@ def test_the_schema_is_served(staff_client):
     response = staff_client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/connections/" in response.content
+
+
+def test_another_organizations_connection_answers_404(staff_client, organization):
+    mine = ConnectionFactory(organization=organization)
+    theirs = ConnectionFactory(organization=OrganizationFactory())
+    assert staff_client.get(f"/api/connections/{mine.pk}/").json()["id"] == mine.pk
+    assert staff_client.get(f"/api/connections/{theirs.pk}/").status_code == 404
