@@ -1,21 +1,73 @@
-"""JSON API of integrations (DRF). Every query is limited to the user's organizations, so another
-organization's ids answer 404."""
+"""JSON API of integrations (DRF): thin views over integrations.services.
 
-from rest_framework import generics
+Every query is limited to the user's organizations, so another organization's ids answer 404. A
+service's ValidationError answers 400 with its messages; a connection that needs reconnecting answers
+401 {"detail": <friendly message>, "code": "reconnect_required"} (api_errors); changing mappings is for
+owners and admins (403 otherwise)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blueclerk.models import Membership
 from blueclerk.tenancy import organizations_of
+from catalog.models import Item
+from invoices.models import Invoice
 
-from .models import Connection
-from .serializers import ConnectionSerializer
+from . import services
+from .models import Connection, ExternalLink, SyncRun
+from .providers.base import ReconnectRequired
+from .serializers import ConnectionSerializer, FailureSerializer, MappingSerializer
+from .services.sync import RETRYABLE, sync_run_progress
+
+
+def _connections(user):
+    return Connection.objects.filter(organization__in=organizations_of(user))
+
+
+def _connection(request, pk):
+    return get_object_or_404(_connections(request.user), pk=pk)
+
+
+def _require_manager(user, connection):
+    """Owners and admins change mappings; staff only use them (blueclerk.tenancy.require_manager)."""
+    membership = Membership.objects.filter(user=user, organization_id=connection.organization_id).first()
+    if membership is None or not membership.can_manage_integrations:
+        raise PermissionDenied("Only owners and admins can change integrations.")
+
+
+def _call(service, connection, **kwargs):
+    """Run a service: a connection needing reconnection is 401, a ValidationError 400 with its messages."""
+    if connection.status == Connection.Status.RECONNECT_REQUIRED:
+        raise ReconnectRequired(connection.provider_name, provider=connection.provider)
+    try:
+        return service(connection=connection, **kwargs)
+    except DjangoValidationError as exc:
+        raise ApiValidationError({"detail": exc.messages}) from exc
+
+
+def _ids(request, field):
+    value = request.data.get(field)
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise ApiValidationError({field: ["Give a list of ids."]})
+    return value
+
+
+def _started(run):
+    return Response(sync_run_progress(run=run), status=status.HTTP_202_ACCEPTED)
 
 
 class ConnectionList(generics.ListAPIView):
-    """The connections of the user's organizations."""
+    """The connections of the user's organizations, each with its health."""
 
     serializer_class = ConnectionSerializer
 
     def get_queryset(self):
-        return Connection.objects.filter(organization__in=organizations_of(self.request.user)).order_by("pk")
+        return _connections(self.request.user).order_by("pk")
 
 
 class ConnectionDetail(generics.RetrieveAPIView):
@@ -23,3 +75,117 @@ class ConnectionDetail(generics.RetrieveAPIView):
 
     serializer_class = ConnectionSerializer
     get_queryset = ConnectionList.get_queryset
+
+
+class ConnectionSync(APIView):
+    """POST: start (or join) Sync Now; 202 with the run's progress."""
+
+    def post(self, request, pk):
+        connection = _connection(request, pk)
+        return _started(_call(services.sync_now, connection, requested_by=request.user))
+
+
+class RunDetail(APIView):
+    """GET: a sync run's progress."""
+
+    def get(self, request, pk):
+        run = get_object_or_404(SyncRun, pk=pk, connection__organization__in=organizations_of(request.user))
+        return Response(sync_run_progress(run=run))
+
+
+class MappingList(generics.ListAPIView):
+    """GET: the organization's items with the income account each one uses on this connection (paged)."""
+
+    serializer_class = MappingSerializer
+
+    def get_queryset(self):
+        self.connection = _connection(self.request, self.kwargs["pk"])
+        return Item.objects.filter(organization_id=self.connection.organization_id).order_by("name", "pk")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        connection = getattr(self, "connection", None)
+        if connection is not None:
+            context["accounts"] = dict(connection.item_mappings.values_list("item_id", "income_account_id"))
+            context["default_account_id"] = connection.default_income_account_id
+        return context
+
+
+class MappingItem(APIView):
+    """PUT/PATCH {"account": <IncomeAccount id or null>}: one item's account (owners and admins)."""
+
+    def put(self, request, pk, item_id):
+        connection = _connection(request, pk)
+        _require_manager(request.user, connection)
+        if "account" not in request.data:
+            raise ApiValidationError({"account": ["Choose an income account (or null for the default)."]})
+        get_object_or_404(Item, pk=item_id, organization_id=connection.organization_id)
+        changed = _call(services.item_account_set, connection, item_id=item_id, account_id=request.data["account"])
+        return Response({"item": item_id, "account": request.data["account"], "changed": changed})
+
+    patch = put
+
+
+class MappingBulk(APIView):
+    """POST {"account": id, "items": [ids]} or {"account": id, "unmapped": true}: map many items to one
+    account (owners and admins)."""
+
+    def post(self, request, pk):
+        connection = _connection(request, pk)
+        _require_manager(request.user, connection)
+        account = request.data.get("account")
+        if not isinstance(account, int) or isinstance(account, bool):
+            raise ApiValidationError({"account": ["Choose an income account."]})
+        if request.data.get("unmapped") is True:
+            mapped = connection.item_mappings.values_list("item_id", flat=True)
+            item_ids = list(
+                Item.objects.filter(organization_id=connection.organization_id)
+                .exclude(pk__in=mapped)
+                .values_list("pk", flat=True)
+            )
+        else:
+            item_ids = _ids(request, "items")
+        changed = _call(services.mapping_save, connection, item_accounts=dict.fromkeys(item_ids, account))
+        return Response({"mapped": len(item_ids), "changed": changed})
+
+
+class ItemsSync(APIView):
+    """POST {"items": [ids]}: push the chosen items (at most 100); 202 with the run's progress."""
+
+    def post(self, request, pk):
+        connection = _connection(request, pk)
+        item_ids = _ids(request, "items")
+        return _started(_call(services.items_sync_selected, connection, item_ids=item_ids, requested_by=request.user))
+
+
+class InvoiceSync(APIView):
+    """POST {"provider": "quickbooks"}: Sync/Resync the invoice to that connection; 202 with progress."""
+
+    def post(self, request, pk):
+        invoice = get_object_or_404(Invoice, pk=pk, organization__in=organizations_of(request.user))
+        connection = get_object_or_404(
+            Connection, organization_id=invoice.organization_id, provider=request.data.get("provider", "")
+        )
+        return _started(_call(services.invoice_sync, connection, invoice=invoice, requested_by=request.user))
+
+
+class FailureList(generics.ListAPIView):
+    """GET: the connection's failed, blocked and needs-mapping records with their readable errors."""
+
+    serializer_class = FailureSerializer
+
+    def get_queryset(self):
+        connection = _connection(self.request, self.kwargs["pk"])
+        return ExternalLink.objects.filter(connection=connection, status__in=RETRYABLE).order_by("pk")
+
+
+class FailureRetry(APIView):
+    """POST {"link": id} to retry one record, {} to retry them all; 202 with the run's progress."""
+
+    def post(self, request, pk):
+        connection = _connection(request, pk)
+        link_ids = None
+        if request.data.get("link") is not None:
+            link = get_object_or_404(ExternalLink, connection=connection, pk=request.data["link"])
+            link_ids = [link.pk]
+        return _started(_call(services.sync_retry, connection, link_ids=link_ids, requested_by=request.user))

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from the sync tests' conftest)
 import pytest
 
 from tests.factories import ConnectionFactory, OrganizationFactory
@@ -28,3 +29,162 @@ def test_another_organizations_connection_answers_404(staff_client, organization
     theirs = ConnectionFactory(organization=OrganizationFactory())
     assert staff_client.get(f"/api/connections/{mine.pk}/").json()["id"] == mine.pk
     assert staff_client.get(f"/api/connections/{theirs.pk}/").status_code == 404
+
+
+# --- sync, runs, mappings, items, invoices, failures -------------------------------------------------
+
+from integrations.models import Connection, ExternalLink, IncomeAccount, ItemAccountMapping, SyncRun  # noqa: E402
+from integrations.providers.base import reconnect_message  # noqa: E402
+from invoices.models import Invoice  # noqa: E402
+from tests.factories import InvoiceFactory, ItemFactory, MembershipFactory  # noqa: E402
+from tests.integrations.sync.conftest import _close_throttle_connections, connection, enqueued  # noqa: E402, F401
+
+
+def other_connection():
+    return ConnectionFactory(organization=OrganizationFactory())
+
+
+@pytest.fixture
+def staff_member_client(client, connection):
+    member = MembershipFactory(organization=connection.organization, role="staff").user
+    client.force_login(member)
+    return client
+
+
+def test_connections_carry_their_health(staff_client, connection):
+    health = staff_client.get(f"/api/connections/{connection.pk}/").json()["health"]
+    assert health["level"] == "green" and "QuickBooks is connected" in health["message"]
+    assert health["counts"] == {}
+
+
+def test_sync_now_answers_202_with_the_run_and_its_progress(staff_client, connection, enqueued):
+    response = staff_client.post(f"/api/connections/{connection.pk}/sync/")
+    assert response.status_code == 202
+    run = SyncRun.objects.get()
+    assert response.json()["id"] == run.pk and enqueued == [run.pk]
+    progress = staff_client.get(f"/api/runs/{run.pk}/").json()
+    assert progress["id"] == run.pk and progress["active"] is True and progress["percent"] == run.percent
+
+
+def test_sync_now_on_a_connection_needing_reconnection_answers_401(staff_client, connection, enqueued):
+    connection.status = Connection.Status.RECONNECT_REQUIRED
+    connection.save(update_fields=["status"])
+    response = staff_client.post(f"/api/connections/{connection.pk}/sync/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": reconnect_message("QuickBooks"), "code": "reconnect_required"}
+    assert enqueued == []
+
+
+def test_another_organizations_connection_and_run_answer_404(staff_client, enqueued):
+    theirs = other_connection()
+    run = SyncRun.objects.create(connection=theirs)
+    for url in ["sync/", "items/sync/", "mappings/bulk/", "failures/retry/"]:
+        assert staff_client.post(f"/api/connections/{theirs.pk}/{url}", {}, content_type="application/json").status_code == 404
+    for url in ["mappings/", "failures/"]:
+        assert staff_client.get(f"/api/connections/{theirs.pk}/{url}").status_code == 404
+    assert staff_client.get(f"/api/runs/{run.pk}/").status_code == 404
+    invoice = InvoiceFactory(organization=theirs.organization)
+    response = staff_client.post(f"/api/invoices/{invoice.pk}/sync/", {"provider": "quickbooks"}, content_type="application/json")
+    assert response.status_code == 404
+    assert enqueued == []
+
+
+def test_mappings_list_each_item_with_its_account(staff_client, connection):
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    first, second = (
+        ItemFactory(organization=connection.organization, name="A"),
+        ItemFactory(organization=connection.organization, name="B"),
+    )
+    ItemAccountMapping.objects.create(connection=connection, item=second, income_account=special)
+    rows = staff_client.get(f"/api/connections/{connection.pk}/mappings/").json()["results"]
+    assert rows == [
+        {"item": first.pk, "name": "A", "account": connection.default_income_account_id, "uses_default": True},
+        {"item": second.pk, "name": "B", "account": special.pk, "uses_default": False},
+    ]
+
+
+def test_an_owner_sets_one_items_account(staff_client, connection):
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    item = ItemFactory(organization=connection.organization)
+    url = f"/api/connections/{connection.pk}/mappings/{item.pk}/"
+    response = staff_client.put(url, {"account": special.pk}, content_type="application/json")
+    assert response.status_code == 200
+    assert ItemAccountMapping.objects.get(connection=connection, item=item).income_account == special
+    assert staff_client.patch(url, {"account": None}, content_type="application/json").status_code == 200
+    assert not ItemAccountMapping.objects.filter(connection=connection, item=item).exists()
+
+
+def test_an_unknown_account_answers_400_with_the_services_message(staff_client, connection):
+    item = ItemFactory(organization=connection.organization)
+    theirs = IncomeAccount.objects.create(connection=other_connection(), remote_id="1", name="Other")
+    response = staff_client.put(
+        f"/api/connections/{connection.pk}/mappings/{item.pk}/", {"account": theirs.pk}, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["detail"]
+
+
+def test_staff_cannot_change_mappings(staff_member_client, connection):
+    item = ItemFactory(organization=connection.organization)
+    base = f"/api/connections/{connection.pk}/mappings/"
+    body = {"account": connection.default_income_account_id, "items": [item.pk]}
+    assert staff_member_client.put(f"{base}{item.pk}/", body, content_type="application/json").status_code == 403
+    assert staff_member_client.post(f"{base}bulk/", body, content_type="application/json").status_code == 403
+    assert staff_member_client.get(base).status_code == 200
+    assert not ItemAccountMapping.objects.exists()
+
+
+def test_bulk_maps_listed_items_or_all_unmapped(staff_client, connection):
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    other = IncomeAccount.objects.create(connection=connection, remote_id="81", name="Labor")
+    items = ItemFactory.create_batch(3, organization=connection.organization)
+    url = f"/api/connections/{connection.pk}/mappings/bulk/"
+    response = staff_client.post(url, {"account": special.pk, "items": [items[0].pk]}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["mapped"] == 1
+    response = staff_client.post(url, {"account": other.pk, "unmapped": True}, content_type="application/json")
+    assert response.json()["mapped"] == 2
+    mapped = dict(ItemAccountMapping.objects.values_list("item_id", "income_account_id"))
+    assert mapped == {items[0].pk: special.pk, items[1].pk: other.pk, items[2].pk: other.pk}
+    assert staff_client.post(url, {"items": [items[0].pk]}, content_type="application/json").status_code == 400
+
+
+def test_items_sync_starts_a_run_and_refuses_more_than_100(staff_client, connection, enqueued):
+    items = ItemFactory.create_batch(2, organization=connection.organization)
+    url = f"/api/connections/{connection.pk}/items/sync/"
+    response = staff_client.post(url, {"items": [i.pk for i in items]}, content_type="application/json")
+    assert response.status_code == 202 and enqueued == [response.json()["id"]]
+    response = staff_client.post(url, {"items": list(range(1, 102))}, content_type="application/json")
+    assert response.status_code == 400
+    assert "at most 100 items" in response.json()["detail"][0]
+    assert staff_client.post(url, {"items": "all"}, content_type="application/json").status_code == 400
+
+
+def test_invoice_sync_starts_a_run_and_refuses_drafts(staff_client, connection, enqueued):
+    invoice = InvoiceFactory(organization=connection.organization)
+    url = f"/api/invoices/{invoice.pk}/sync/"
+    response = staff_client.post(url, {"provider": "quickbooks"}, content_type="application/json")
+    assert response.status_code == 202 and enqueued == [response.json()["id"]]
+    draft = InvoiceFactory(organization=connection.organization, status=Invoice.Status.DRAFT)
+    response = staff_client.post(f"/api/invoices/{draft.pk}/sync/", {"provider": "quickbooks"}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == [f"Invoice {draft.number} is a draft: mark it sent before syncing it."]
+    assert staff_client.post(url, {"provider": "xero"}, content_type="application/json").status_code == 404
+
+
+def test_failures_list_readable_errors_and_retry_one_or_all(staff_client, connection, enqueued):
+    items = ItemFactory.create_batch(3, organization=connection.organization)
+    bad = ExternalLink.objects.create(
+        connection=connection, kind="item", local_id=items[0].pk, status="failed", last_error="Names cannot contain ':'."
+    )
+    ExternalLink.objects.create(connection=connection, kind="item", local_id=items[1].pk, status="needs_mapping")
+    ExternalLink.objects.create(connection=connection, kind="item", local_id=items[2].pk, status="synced")
+    rows = staff_client.get(f"/api/connections/{connection.pk}/failures/").json()["results"]
+    assert (rows[0]["id"], rows[0]["status"], rows[0]["error"]) == (bad.pk, "failed", "Names cannot contain ':'.")
+    assert len(rows) == 2
+    url = f"/api/connections/{connection.pk}/failures/retry/"
+    response = staff_client.post(url, {"link": bad.pk}, content_type="application/json")
+    assert response.status_code == 202
+    bad.refresh_from_db()
+    assert bad.status == "pending"
+    assert ExternalLink.objects.filter(status="needs_mapping").count() == 1
+    staff_client.post(url, {}, content_type="application/json")
+    assert not ExternalLink.objects.filter(status="needs_mapping").exists()
