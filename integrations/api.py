@@ -50,9 +50,13 @@ def _call(service, connection, **kwargs):
         raise ApiValidationError({"detail": exc.messages}) from exc
 
 
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _ids(request, field):
     value = request.data.get(field)
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+    if not isinstance(value, list) or not all(_is_id(i) for i in value):
         raise ApiValidationError({field: ["Give a list of ids."]})
     return value
 
@@ -117,7 +121,7 @@ class MappingItem(APIView):
     def put(self, request, pk, item_id):
         connection = _connection(request, pk)
         _require_manager(request.user, connection)
-        if "account" not in request.data:
+        if "account" not in request.data or not (request.data["account"] is None or _is_id(request.data["account"])):
             raise ApiValidationError({"account": ["Choose an income account (or null for the default)."]})
         get_object_or_404(Item, pk=item_id, organization_id=connection.organization_id)
         changed = _call(services.item_account_set, connection, item_id=item_id, account_id=request.data["account"])
@@ -134,7 +138,7 @@ class MappingBulk(APIView):
         connection = _connection(request, pk)
         _require_manager(request.user, connection)
         account = request.data.get("account")
-        if not isinstance(account, int) or isinstance(account, bool):
+        if not _is_id(account):
             raise ApiValidationError({"account": ["Choose an income account."]})
         if request.data.get("unmapped") is True:
             mapped = connection.item_mappings.values_list("item_id", flat=True)
@@ -186,6 +190,8 @@ class FailureRetry(APIView):
         connection = _connection(request, pk)
         link_ids = None
         if request.data.get("link") is not None:
+            if not _is_id(request.data["link"]):
+                raise ApiValidationError({"link": ["Choose a record to retry."]})
             link = get_object_or_404(ExternalLink, connection=connection, pk=request.data["link"])
             link_ids = [link.pk]
         return _started(_call(services.sync_retry, connection, link_ids=link_ids, requested_by=request.user))

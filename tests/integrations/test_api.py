@@ -120,7 +120,21 @@ def test_an_unknown_account_answers_400_with_the_services_message(staff_client, 
     response = staff_client.put(
         f"/api/connections/{connection.pk}/mappings/{item.pk}/", {"account": theirs.pk}, content_type="application/json"
     )
-    assert response.status_code == 400 and response.json()["detail"]
+    assert response.status_code == 400
+    assert response.json()["detail"] == ["Choose one of the income accounts fetched from QuickBooks."]
+    response = staff_client.put(
+        f"/api/connections/{connection.pk}/mappings/{item.pk}/", {"account": "sales"}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "account" in response.json()
+    theirs_item = ItemFactory(organization=theirs.connection.organization)
+    response = staff_client.put(
+        f"/api/connections/{connection.pk}/mappings/{theirs_item.pk}/", {"account": None}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    response = staff_client.put(
+        f"/api/connections/{theirs.connection.pk}/mappings/{theirs_item.pk}/", {"account": None}, content_type="application/json"
+    )
+    assert response.status_code == 404
 
 
 def test_staff_cannot_change_mappings(staff_member_client, connection):
@@ -186,5 +200,7 @@ def test_failures_list_readable_errors_and_retry_one_or_all(staff_client, connec
     bad.refresh_from_db()
     assert bad.status == "pending"
     assert ExternalLink.objects.filter(status="needs_mapping").count() == 1
-    staff_client.post(url, {}, content_type="application/json")
+    assert staff_client.post(url, {"link": "first"}, content_type="application/json").status_code == 400
+    assert staff_client.post(url, {"link": 10**9}, content_type="application/json").status_code == 404
+    assert staff_client.post(url, {}, content_type="application/json").status_code == 202
     assert not ExternalLink.objects.filter(status="needs_mapping").exists()
