@@ -37,7 +37,7 @@ from integrations.models import Connection, ExternalLink, IncomeAccount, ItemAcc
 from integrations.providers.base import reconnect_message  # noqa: E402
 from invoices.models import Invoice  # noqa: E402
 from tests.factories import InvoiceFactory, ItemFactory, MembershipFactory  # noqa: E402
-from tests.integrations.sync.conftest import _close_throttle_connections, connection, enqueued  # noqa: E402, F401
+from tests.integrations.sync.conftest import _close_throttle_connections, book, connection, enqueued, fake  # noqa: E402, F401
 
 
 def other_connection():
@@ -204,3 +204,15 @@ def test_failures_list_readable_errors_and_retry_one_or_all(staff_client, connec
     assert staff_client.post(url, {"link": 10**9}, content_type="application/json").status_code == 404
     assert staff_client.post(url, {}, content_type="application/json").status_code == 202
     assert not ExternalLink.objects.filter(status="needs_mapping").exists()
+
+
+def test_a_run_followed_through_the_api_reaches_100_percent(staff_client, connection, enqueued, book, fake):
+    from integrations import tasks
+
+    InvoiceFactory.create_batch(2, organization=connection.organization)
+    run_id = staff_client.post(f"/api/connections/{connection.pk}/sync/").json()["id"]
+    tasks.sync_run(run_id)
+    progress = staff_client.get(f"/api/runs/{run_id}/").json()
+    assert progress["active"] is False and progress["status"] == "succeeded"
+    assert progress["done"] == progress["total"] == 6 and progress["percent"] == 100
+    assert book.count("invoice") == 2
