@@ -57,7 +57,6 @@ class ReadOnlyAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
 @admin.register(Connection)
 class ConnectionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "provider", "status"]
-    exclude = ["details"]  # provider metadata; tokens live in Credential, which has no admin at all
     actions = ["sync_now", "refresh_token", "disconnect"]
 
     @admin.action(description="Sync now", permissions=["sync"])
