@@ -7,6 +7,7 @@ owners and admins (403 otherwise)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -21,7 +22,19 @@ from invoices.models import Invoice
 from . import services
 from .models import Connection, ExternalLink, SyncRun
 from .providers.base import ReconnectRequired
-from .serializers import ConnectionSerializer, FailureSerializer, MappingSerializer
+from .serializers import (
+    BulkMappingResultSerializer,
+    BulkMappingSerializer,
+    ConnectionSerializer,
+    FailureSerializer,
+    InvoiceSyncRequestSerializer,
+    ItemAccountResultSerializer,
+    ItemAccountSerializer,
+    ItemIdsSerializer,
+    MappingSerializer,
+    RetryRequestSerializer,
+    RunProgressSerializer,
+)
 from .services.sync import RETRYABLE, sync_run_progress
 
 
@@ -84,6 +97,7 @@ class ConnectionDetail(generics.RetrieveAPIView):
 class ConnectionSync(APIView):
     """POST: start (or join) Sync Now; 202 with the run's progress."""
 
+    @extend_schema(request=None, responses={202: RunProgressSerializer})
     def post(self, request, pk):
         connection = _connection(request, pk)
         return _started(_call(services.sync_now, connection, requested_by=request.user))
@@ -92,6 +106,7 @@ class ConnectionSync(APIView):
 class RunDetail(APIView):
     """GET: a sync run's progress."""
 
+    @extend_schema(responses=RunProgressSerializer)
     def get(self, request, pk):
         run = get_object_or_404(SyncRun, pk=pk, connection__organization__in=organizations_of(request.user))
         return Response(sync_run_progress(run=run))
@@ -118,6 +133,7 @@ class MappingList(generics.ListAPIView):
 class MappingItem(APIView):
     """PUT/PATCH {"account": <IncomeAccount id or null>}: one item's account (owners and admins)."""
 
+    @extend_schema(request=ItemAccountSerializer, responses=ItemAccountResultSerializer)
     def put(self, request, pk, item_id):
         connection = _connection(request, pk)
         _require_manager(request.user, connection)
@@ -127,13 +143,16 @@ class MappingItem(APIView):
         changed = _call(services.item_account_set, connection, item_id=item_id, account_id=request.data["account"])
         return Response({"item": item_id, "account": request.data["account"], "changed": changed})
 
-    patch = put
+    @extend_schema(request=ItemAccountSerializer, responses=ItemAccountResultSerializer)
+    def patch(self, request, pk, item_id):
+        return self.put(request, pk, item_id)
 
 
 class MappingBulk(APIView):
     """POST {"account": id, "items": [ids]} or {"account": id, "unmapped": true}: map many items to one
     account (owners and admins)."""
 
+    @extend_schema(request=BulkMappingSerializer, responses=BulkMappingResultSerializer)
     def post(self, request, pk):
         connection = _connection(request, pk)
         _require_manager(request.user, connection)
@@ -156,6 +175,7 @@ class MappingBulk(APIView):
 class ItemsSync(APIView):
     """POST {"items": [ids]}: push the chosen items (at most 100); 202 with the run's progress."""
 
+    @extend_schema(request=ItemIdsSerializer, responses={202: RunProgressSerializer})
     def post(self, request, pk):
         connection = _connection(request, pk)
         item_ids = _ids(request, "items")
@@ -165,6 +185,7 @@ class ItemsSync(APIView):
 class InvoiceSync(APIView):
     """POST {"provider": "quickbooks"}: Sync/Resync the invoice to that connection; 202 with progress."""
 
+    @extend_schema(request=InvoiceSyncRequestSerializer, responses={202: RunProgressSerializer})
     def post(self, request, pk):
         invoice = get_object_or_404(Invoice, pk=pk, organization__in=organizations_of(request.user))
         connection = get_object_or_404(
@@ -186,6 +207,7 @@ class FailureList(generics.ListAPIView):
 class FailureRetry(APIView):
     """POST {"link": id} to retry one record, {} to retry them all; 202 with the run's progress."""
 
+    @extend_schema(request=RetryRequestSerializer, responses={202: RunProgressSerializer})
     def post(self, request, pk):
         connection = _connection(request, pk)
         link_ids = None

@@ -40,3 +40,59 @@ class FailureSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExternalLink
         fields = ["id", "kind", "local_id", "status", "error"]
+
+
+# Request/response shapes of the action endpoints, for the OpenAPI schema (the views validate by hand).
+
+
+class RunProgressSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    active = serializers.BooleanField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    requests = serializers.IntegerField()
+    batches = serializers.IntegerField()
+    fallbacks = serializers.IntegerField()
+    throttled = serializers.IntegerField()
+    continuations = serializers.IntegerField()
+    error = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ItemIdsSerializer(serializers.Serializer):
+    items = serializers.ListField(child=serializers.IntegerField(), max_length=100)
+
+
+class ItemAccountSerializer(serializers.Serializer):
+    account = serializers.IntegerField(allow_null=True, help_text="IncomeAccount id; null: the default")
+
+
+class ItemAccountResultSerializer(ItemAccountSerializer):
+    item = serializers.IntegerField()
+    changed = serializers.ListField(child=serializers.IntegerField())
+
+
+class BulkMappingSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    items = serializers.ListField(child=serializers.IntegerField(), required=False)
+    unmapped = serializers.BooleanField(required=False, help_text="true: every item without its own account")
+
+
+class BulkMappingResultSerializer(serializers.Serializer):
+    mapped = serializers.IntegerField()
+    changed = serializers.ListField(child=serializers.IntegerField())
+
+
+class InvoiceSyncRequestSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+
+
+class RetryRequestSerializer(serializers.Serializer):
+    link = serializers.IntegerField(required=False, help_text="one link id; leave out to retry all")

@@ -22,6 +22,9 @@ def test_the_schema_is_served(staff_client):
     response = staff_client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/connections/" in response.content
+    for path in ["/sync/", "/mappings/{item_id}/", "/mappings/bulk/", "/items/sync/", "/failures/retry/", "/api/runs/{id}/"]:
+        assert path.encode() in response.content
+    assert b"RunProgress" in response.content
 
 
 def test_another_organizations_connection_answers_404(staff_client, organization):
