@@ -58,6 +58,11 @@ def test_connections_carry_their_health(staff_client, connection):
     health = staff_client.get(f"/api/connections/{connection.pk}/").json()["health"]
     assert health["level"] == "green" and "QuickBooks is connected" in health["message"]
     assert health["counts"] == {}
+    item = ItemFactory(organization=connection.organization)
+    ExternalLink.objects.create(connection=connection, kind="item", local_id=item.pk, status="failed", last_error="No.")
+    health = staff_client.get("/api/connections/").json()["results"][0]["health"]
+    assert health["level"] == "amber" and health["counts"] == {"failed": 1}
+    assert health["message"].startswith("1 item isn't synced yet to QuickBooks")
 
 
 def test_sync_now_answers_202_with_the_run_and_its_progress(staff_client, connection, enqueued):
