@@ -1,4 +1,6 @@
-"""Two-way sync against the built-in Wave sandbox over real HTTP: a bookkeeper's changes in Wave come back."""
+"""Two-way sync against the built-in Xero, FreshBooks and Wave sandboxes over real HTTP: a bookkeeper's
+changes in the provider come back. (QuickBooks has its own file, test_pull_sandbox.py, with the
+conflict and webhook cases.)"""
 
 import datetime
 from decimal import Decimal
@@ -11,15 +13,14 @@ from invoices.models import Invoice
 from tests.integrations.pull.sandbox_world import sandbox_world, sync  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-PROVIDER = "wave"
 
 
-@pytest.fixture
-def world(sandbox_world):  # noqa: F811
-    return sandbox_world(PROVIDER)
+@pytest.fixture(params=["xero", "freshbooks", "wave"])
+def world(request, sandbox_world):  # noqa: F811
+    return sandbox_world(request.param)
 
 
-def test_a_customer_edited_in_wave_is_pulled(world):
+def test_a_customer_edited_in_the_provider_is_pulled(world):
     world.bookkeeper_edits_customer(email="accounts@harbor.example")
 
     run = pull.pull_connection(connection=world.connection)
@@ -29,7 +30,7 @@ def test_a_customer_edited_in_wave_is_pulled(world):
     assert world.customer.email == "accounts@harbor.example"
 
 
-def test_an_invoice_paid_in_wave_is_paid_here_with_that_payment(world):
+def test_an_invoice_paid_in_the_provider_is_paid_here_with_that_payment(world):
     paid = world.bookkeeper_records_payment("250.00", datetime.date(2026, 3, 2), "CHK-1042")
 
     run = pull.pull_connection(connection=world.connection)
@@ -39,7 +40,7 @@ def test_an_invoice_paid_in_wave_is_paid_here_with_that_payment(world):
     [payment] = invoice.payments.all()
     assert invoice.status == Invoice.Status.PAID and invoice.amount_paid == Decimal("250.00")
     assert (payment.source, payment.amount, payment.date, payment.reference) == (
-        PROVIDER,
+        world.connection.provider,
         Decimal("250.00"),
         datetime.date(2026, 3, 2),
         "CHK-1042",
