@@ -15,28 +15,15 @@ from integrations.providers.base import TokenSet
 from integrations.providers.config import provider_config
 from integrations.providers.registry import adapter_class
 from integrations.sandbox.models import SandboxCompany, SandboxObject
-from integrations.sync import runs, throttle
+from integrations.sync import throttle
 from integrations.tokens import credential_store, token_provider_for
-
-OBJECT_KIND = {
-    "quickbooks": {"item": "item", "customer": "customer", "invoice": "invoice", "payment": "payment"},
-    "xero": {"item": "item", "customer": "contact", "invoice": "invoice", "payment": "payment"},
-    "freshbooks": {"item": "item", "customer": "client", "invoice": "invoice", "payment": "payment"},
-    "wave": {"item": "product", "customer": "customer", "invoice": "invoice", "payment": "payment"},
-}
+from tests.integrations.sync.conftest import OBJECT_KIND, enqueued  # noqa: F401 (fixture re-exported)
 
 
 def control(base_url, provider, method="get", **body):
     answer = getattr(requests, method)(f"{base_url}/sandbox/{provider}/_control", json=body or None, timeout=10)
     answer.raise_for_status()
     return answer.json()
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(runs, "enqueue", lambda run: ids.append(run.pk))
-    return ids
 
 
 def store_fresh_tokens(connection):

@@ -6,9 +6,9 @@ from django.urls import reverse
 
 from integrations.models import ExternalLink, SyncRun
 from invoices import services as invoice_services
+from tests.integrations.sync.conftest import enqueued  # noqa: F401
 from tests.integrations.sync.test_sandbox_end_to_end import (  # noqa: F401
     connect,
-    enqueued,
     make_items,
     remote_count,
     run_to_end,

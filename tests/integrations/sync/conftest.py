@@ -7,6 +7,14 @@ from integrations.models import Connection, IncomeAccount, SyncRun
 from integrations.sync import runs, throttle
 from tests.integrations.sync.fakes import FakeAdapter, FakeBook
 
+# What each sandbox calls our kinds (keys of its `_control` report).
+OBJECT_KIND = {
+    "quickbooks": {"item": "item", "customer": "customer", "invoice": "invoice", "payment": "payment"},
+    "xero": {"item": "item", "customer": "contact", "invoice": "invoice", "payment": "payment"},
+    "freshbooks": {"item": "item", "customer": "client", "invoice": "invoice", "payment": "payment"},
+    "wave": {"item": "product", "customer": "customer", "invoice": "invoice", "payment": "payment"},
+}
+
 
 @pytest.fixture(autouse=True)
 def _close_throttle_connections():

@@ -13,7 +13,6 @@ from integrations.services.sync import sync_now
 from tests.integrations.sync.test_sandbox_end_to_end import (  # noqa: F401 (fixtures)
     connect,
     control,
-    enqueued,
     remote_count,
     run_to_end,
 )
@@ -22,7 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CATALOG = 3629
 
 
-def test_the_whole_catalog_syncs_in_one_click_within_quickbooks_limits(connect, enqueued, organization, settings):  # noqa: F811
+def test_the_whole_catalog_syncs_in_one_click_within_quickbooks_limits(connect, enqueued, organization, settings):  # noqa: F811 (connect)
     settings.SYNC_TIME_BUDGET_SECONDS = 45  # forces continuations, as a 270 s budget would on a slower link
     connection = connect("quickbooks")
     Item.objects.bulk_create(

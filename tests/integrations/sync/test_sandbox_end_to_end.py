@@ -17,31 +17,18 @@ from integrations.providers.config import provider_config
 from integrations.providers.registry import adapter_class
 from integrations.sandbox.models import SandboxCompany, SandboxObject
 from integrations.services.sync import invoice_sync, sync_now
-from integrations.sync import runs
 from integrations.tokens import credential_store, token_provider_for
 from invoices import services as invoice_services
+from tests.integrations.sync.conftest import OBJECT_KIND
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 S = ExternalLink.Status
-OBJECT_KIND = {
-    "quickbooks": {"item": "item", "customer": "customer", "invoice": "invoice", "payment": "payment"},
-    "xero": {"item": "item", "customer": "contact", "invoice": "invoice", "payment": "payment"},
-    "freshbooks": {"item": "item", "customer": "client", "invoice": "invoice", "payment": "payment"},
-    "wave": {"item": "product", "customer": "customer", "invoice": "invoice", "payment": "payment"},
-}
 
 
 def control(live_server, provider, method="get", **body):
     answer = getattr(requests, method)(f"{live_server.url}/sandbox/{provider}/_control", json=body or None, timeout=10)
     answer.raise_for_status()
     return answer.json()
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(runs, "enqueue", lambda run: ids.append(run.pk))
-    return ids
 
 
 @pytest.fixture
