@@ -42,6 +42,7 @@ from .http import (
     money,
     one_line,
     parse_date,
+    refused_before_sending,
 )
 
 PATHS = {"customer": "users/clients", "item": "items/items", "invoice": "invoices/invoices", "payment": "payments/payments"}
@@ -265,11 +266,7 @@ class FreshBooksAdapter(HttpAdapter):
                 problem = "its invoice is not in FreshBooks yet"
             elif data.amount <= 0:
                 problem = "the amount must be more than zero"
-        if problem:
-            return RecordRejected(
-                f"FreshBooks rejected {describe(kind, data)}: {problem}", provider=self.name, code="refused_before_sending"
-            )
-        return None
+        return refused_before_sending(self.display_name, provider=self.name, kind=kind, data=data, problem=problem)
 
     def _body(self, kind, request):
         data = request.data

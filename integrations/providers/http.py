@@ -346,6 +346,16 @@ def _short_text(response, limit=2000):
         return ""
 
 
+def refused_before_sending(provider_name, *, provider, kind, data, problem):
+    """The RecordRejected an adapter returns for a record it will not send (None when `problem` is None),
+    worded like the provider's own rejections: "QuickBooks rejected item 'Drain: Main line': ..."."""
+    if not problem:
+        return None
+    return RecordRejected(
+        f"{provider_name} rejected {describe(kind, data)}: {problem}", provider=provider, code="refused_before_sending"
+    )
+
+
 def describe(kind, data):
     """How a record is named in messages: item 'Drain: Main line', invoice 'INV-7', ..."""
     if kind == "item":

@@ -46,6 +46,7 @@ from .http import (
     one_line,
     parse_date,
     parse_datetime,
+    refused_before_sending,
     short_key,
 )
 
@@ -400,11 +401,7 @@ class QuickBooksAdapter(HttpAdapter):
                 problem = "its invoice is not in QuickBooks yet"
             elif data.amount <= 0:
                 problem = "the amount must be more than zero"
-        if problem:
-            return RecordRejected(
-                f"QuickBooks rejected {describe(kind, data)}: {problem}", provider=self.name, code="refused_before_sending"
-            )
-        return None
+        return refused_before_sending(self.display_name, provider=self.name, kind=kind, data=data, problem=problem)
 
     def _body(self, kind, request):
         data = request.data

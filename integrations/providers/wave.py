@@ -40,6 +40,7 @@ from .http import (
     one_line,
     parse_date,
     parse_datetime,
+    refused_before_sending,
 )
 
 PAGE_SIZE = 100
@@ -456,11 +457,7 @@ class WaveAdapter(HttpAdapter):
                 problem = "choose the account payments are deposited to in Settings → Integrations"
             elif data.amount <= 0:
                 problem = "the amount must be more than zero"
-        if problem:
-            return RecordRejected(
-                f"Wave rejected {describe(kind, data)}: {problem}", provider=self.name, code="refused_before_sending"
-            )
-        return None
+        return refused_before_sending(self.display_name, provider=self.name, kind=kind, data=data, problem=problem)
 
     def _mutation_for(self, kind, request):
         data = request.data

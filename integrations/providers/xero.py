@@ -47,6 +47,7 @@ from .http import (
     one_line,
     parse_date,
     parse_retry_after,
+    refused_before_sending,
     short_key,
 )
 
@@ -332,11 +333,7 @@ class XeroAdapter(HttpAdapter):
                 problem = "choose the account payments are deposited to in Settings → Integrations"
             elif data.amount <= 0:
                 problem = "the amount must be more than zero"
-        if problem:
-            return RecordRejected(
-                f"Xero rejected {describe(kind, data)}: {problem}", provider=self.name, code="refused_before_sending"
-            )
-        return None
+        return refused_before_sending(self.display_name, provider=self.name, kind=kind, data=data, problem=problem)
 
     def _body(self, kind, request):
         data = request.data
