@@ -1,9 +1,10 @@
 """JSON API of integrations (DRF): thin views over integrations.services.
 
-Every query is limited to the user's organizations, so another organization's ids answer 404. A
-service's ValidationError answers 400 with its messages; a connection that needs reconnecting answers
-401 {"detail": <friendly message>, "code": "reconnect_required"} (api_errors); changing mappings is for
-owners and admins (403 otherwise)."""
+Every query is limited to the user's organizations, so another organization's ids answer 404 in the
+URL (and as the link to retry) and 400 with a message as items or account in the JSON body; nothing is
+written either way. A service's ValidationError answers 400 with its messages; a connection that needs
+reconnecting answers 401 {"detail": <friendly message>, "code": "reconnect_required"} (api_errors);
+changing mappings is for owners and admins (403 otherwise)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -20,7 +21,7 @@ from catalog.models import Item
 from invoices.models import Invoice
 
 from . import services
-from .models import Connection, ExternalLink, SyncRun
+from .models import Connection, ExternalLink, IncomeAccount, SyncRun
 from .providers.base import ReconnectRequired
 from .serializers import (
     BulkMappingResultSerializer,
@@ -36,6 +37,7 @@ from .serializers import (
     RunProgressSerializer,
 )
 from .services.sync import RETRYABLE, sync_run_progress
+from .views_runs import not_retryable_message
 
 
 def _connections(user):
@@ -159,6 +161,9 @@ class MappingBulk(APIView):
         account = request.data.get("account")
         if not _is_id(account):
             raise ApiValidationError({"account": ["Choose an income account."]})
+        if not IncomeAccount.objects.filter(connection=connection, pk=account).exists():
+            # Checked here too: with no item to map, the service would never look at the account.
+            raise ApiValidationError({"account": [f"Choose one of the income accounts fetched from {connection.provider_name}."]})
         if request.data.get("unmapped") is True:
             mapped = connection.item_mappings.values_list("item_id", flat=True)
             item_ids = list(
@@ -215,5 +220,7 @@ class FailureRetry(APIView):
             if not _is_id(request.data["link"]):
                 raise ApiValidationError({"link": ["Choose a record to retry."]})
             link = get_object_or_404(ExternalLink, connection=connection, pk=request.data["link"])
+            if link.status not in RETRYABLE:
+                raise ApiValidationError({"link": [not_retryable_message(link)]})
             link_ids = [link.pk]
         return _started(_call(services.sync_retry, connection, link_ids=link_ids, requested_by=request.user))

@@ -95,4 +95,4 @@ class InvoiceSyncRequestSerializer(serializers.Serializer):
 
 
 class RetryRequestSerializer(serializers.Serializer):
-    link = serializers.IntegerField(required=False, help_text="one link id; leave out to retry all")
+    link = serializers.IntegerField(required=False, help_text="one failed, blocked or unmapped link id; leave out to retry all")

@@ -1,7 +1,9 @@
 """The bad-input table (issue 8): one test per row, each a clear error that changes nothing else."""
 
 import datetime
+import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,35 +13,55 @@ from django.urls import reverse
 from blueclerk.models import Organization
 from catalog.models import Item
 from catalog.services import item_create
-from integrations.models import Connection, ExternalLink, SyncEvent, SyncRun, WebhookDelivery
+from integrations.models import (
+    Connection,
+    ExternalLink,
+    IncomeAccount,
+    ItemAccountMapping,
+    SyncEvent,
+    SyncRun,
+    WebhookDelivery,
+)
+from integrations.providers.base import TransientError
 from integrations.services.sync import sync_now
 from invoices import services as invoice_services
-from invoices.models import Payment
+from invoices.models import Invoice, Payment
 from tests.drills.sandbox import control, make_items, remote_count, run_to_end
-from tests.factories import CustomerFactory, InvoiceFactory, ItemFactory, MembershipFactory, OrganizationFactory
+from tests.factories import (
+    ConnectionFactory,
+    CustomerFactory,
+    InvoiceFactory,
+    ItemFactory,
+    MembershipFactory,
+    OrganizationFactory,
+)
 from tests.integrations.connecting import start_connect
+from tests.integrations.providers.conftest import item, push
+from tests.integrations.pull.test_webhooks import sign
 
 S = ExternalLink.Status
 sandbox_test = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# (provider, name, what the error says): names the provider refuses, refused before sending.
+# (provider, name, code, what the error says): names and codes the provider refuses, refused before sending.
 NAME_ROWS = [
-    ("quickbooks", "Q" * 101, "names can be at most 100 characters (this one has 101)"),
-    ("quickbooks", "Labour: travel", "names cannot contain ':'"),
-    ("quickbooks", "Labour\ttravel", "names cannot contain a tab"),
-    ("xero", "X" * 51, "names can be at most 50 characters (this one has 51)"),
+    ("quickbooks", "Q" * 101, "BAD1", "names can be at most 100 characters (this one has 101)"),
+    ("quickbooks", "Labour: travel", "BAD1", "names cannot contain ':'"),
+    ("quickbooks", "Labour\ttravel", "BAD1", "names cannot contain a tab"),
+    ("quickbooks", "Labour\ntravel", "BAD1", "names cannot contain a line break"),
+    ("xero", "X" * 51, "BAD1", "names can be at most 50 characters (this one has 51)"),
+    ("xero", "Labour travel", "C" * 31, "item codes can be at most 30 characters (this one has 31)"),
 ]
 
 
-@pytest.mark.parametrize("provider,name,says", NAME_ROWS)
+@pytest.mark.parametrize("provider,name,code,says", NAME_ROWS)
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_name_the_provider_refuses_fails_that_item_alone_with_a_clear_reason(
-    connect, enqueued, organization, provider, name, says
+    connect, enqueued, organization, provider, name, code, says
 ):
     connection = connect(provider)
     good = make_items(organization, 3)
-    bad = item_create(organization=organization, name=name, code="BAD1", unit_price=Decimal("5"))
+    bad = item_create(organization=organization, name=name, code=code, unit_price=Decimal("5"))
 
     run = run_to_end(sync_now(connection=connection).pk)
 
@@ -65,6 +87,14 @@ def test_a_duplicate_item_name_is_refused_whatever_its_case(db, organization):
     with pytest.raises(ValidationError) as error:
         item_create(organization=organization, name="drain CLEANING", unit_price=Decimal("95"))
     assert error.value.message_dict["name"] == ["An item named 'drain CLEANING' already exists."]
+    assert Item.objects.filter(organization=organization).count() == 1
+
+
+def test_a_duplicate_item_code_is_refused(db, organization):
+    item_create(organization=organization, name="Drain cleaning", code="DRAIN", unit_price=Decimal("90"))
+    with pytest.raises(ValidationError) as error:
+        item_create(organization=organization, name="Drain snaking", code="DRAIN", unit_price=Decimal("95"))
+    assert error.value.message_dict["code"] == ["An item with code 'DRAIN' already exists."]
     assert Item.objects.filter(organization=organization).count() == 1
 
 
@@ -150,6 +180,15 @@ def test_an_unsigned_or_malformed_webhook_is_refused_and_changes_nothing(client,
     assert not WebhookDelivery.objects.exists()
 
 
+@pytest.mark.parametrize("provider,header", [("quickbooks", "intuit-signature"), ("xero", "x-xero-signature")])
+@pytest.mark.parametrize("body", [b"{not json", b"<html><body>Hello</body></html>", b"null", b'"events"'])
+def test_a_correctly_signed_webhook_that_is_not_readable_json_is_refused_and_changes_nothing(client, db, provider, header, body):
+    response = client.post(f"/webhooks/{provider}/", data=body, content_type="application/json", headers={header: sign(body)})
+    assert response.status_code == 401
+    assert response.content == b""
+    assert not WebhookDelivery.objects.exists()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_tampered_oauth_state_connects_nothing(client, organization, live_server, settings):
@@ -162,7 +201,7 @@ def test_a_tampered_oauth_state_connects_nothing(client, organization, live_serv
     )
     assert response.status_code == 200
     text = response.content.decode()
-    assert "Traceback" not in text
+    assert "could not be verified" in text and "Traceback" not in text
     assert not Connection.objects.exists()
 
 
@@ -219,6 +258,31 @@ def test_another_organizations_id_in_the_admin_is_not_found(client, organization
         assert response["Location"].rstrip("/").endswith(model)
 
 
+@pytest.mark.parametrize("model", ["connection", "syncrun", "externallink", "incomeaccount"])
+def test_another_organizations_integration_record_in_the_admin_is_not_found(client, organization, model):
+    user = MembershipFactory(organization=organization, role="owner").user
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.all())  # only the organization scope stands in the way
+    client.force_login(user)
+    theirs = ConnectionFactory(organization=OrganizationFactory())
+    record = {
+        "connection": lambda: theirs,
+        "syncrun": lambda: SyncRun.objects.create(connection=theirs),
+        "externallink": lambda: ExternalLink.objects.create(connection=theirs, kind="item", local_id=1, status=S.FAILED),
+        "incomeaccount": lambda: IncomeAccount.objects.create(connection=theirs, remote_id="4000", name="Their sales"),
+    }[model]()
+
+    response = client.get(f"/admin/integrations/{model}/{record.pk}/change/")
+
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:  # the admin sends a missing object back to the list with a message
+        assert response["Location"].rstrip("/").endswith(f"integrations/{model}")
+    listing = client.get(f"/admin/integrations/{model}/")
+    assert listing.status_code == 200
+    assert f"/admin/integrations/{model}/{record.pk}/change/" not in listing.content.decode()
+
+
 @pytest.mark.parametrize("provider", ["quickbooks", "xero"])
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -238,3 +302,201 @@ def test_an_html_error_page_instead_of_json_is_a_readable_error_and_the_batch_fa
     texts = [run.error or "", *SyncEvent.objects.filter(run=run).values_list("error", flat=True)]
     for text in texts:
         assert "Unexpected token" not in text and "<html" not in text.lower() and "Traceback" not in text
+
+
+# --- Another organization's ids in the JSON API: 404 for ids in the URL, 400 with a readable message for
+# ids inside the JSON body; nothing is written (no run, no mapping, no link or connection changed).
+
+
+@pytest.fixture
+def api_records(connection):
+    """Our connection (with an item and a failed link) and another organization's connection with its item,
+    income account, sent invoice, failed link and sync run."""
+    ours = SimpleNamespace(connection=connection, item=ItemFactory(organization=connection.organization))
+    ours.link = ExternalLink.objects.create(connection=connection, kind="item", local_id=ours.item.pk, status=S.FAILED)
+    other = ConnectionFactory(organization=OrganizationFactory(), provider="quickbooks")
+    theirs = SimpleNamespace(connection=other, item=ItemFactory(organization=other.organization))
+    theirs.account = IncomeAccount.objects.create(connection=other, remote_id="4000", name="Their sales")
+    theirs.invoice = InvoiceFactory(organization=other.organization, status=Invoice.Status.SENT)
+    theirs.link = ExternalLink.objects.create(connection=other, kind="item", local_id=theirs.item.pk, status=S.FAILED)
+    theirs.run = SyncRun.objects.create(connection=other)
+    return SimpleNamespace(ours=ours, theirs=theirs)
+
+
+def integration_state():
+    """Everything an API call could write, to compare before and after."""
+    return {
+        "runs": sorted(SyncRun.objects.values_list("pk", "status", "scope")),
+        "mappings": sorted(ItemAccountMapping.objects.values_list("connection_id", "item_id", "income_account_id")),
+        "links": sorted(ExternalLink.objects.values_list("pk", "status", "attempted_hash")),
+        "connections": sorted(Connection.objects.values_list("pk", "status", "default_income_account_id")),
+        "accounts": IncomeAccount.objects.count(),
+    }
+
+
+# (name, method, url, JSON body, status, what the answer says): `o` is ours, `t` theirs.
+API_ROWS = [
+    ("connection", "get", lambda o, t: f"connections/{t.connection.pk}/", None, 404, None),
+    ("sync now", "post", lambda o, t: f"connections/{t.connection.pk}/sync/", {}, 404, None),
+    ("poll a run", "get", lambda o, t: f"runs/{t.run.pk}/", None, 404, None),
+    ("mappings list", "get", lambda o, t: f"connections/{t.connection.pk}/mappings/", None, 404, None),
+    (
+        "set one mapping on their connection",
+        "put",
+        lambda o, t: f"connections/{t.connection.pk}/mappings/{t.item.pk}/",
+        lambda o, t: {"account": t.account.pk},
+        404,
+        None,
+    ),
+    (
+        "set one mapping of their item",
+        "patch",
+        lambda o, t: f"connections/{o.connection.pk}/mappings/{t.item.pk}/",
+        lambda o, t: {"account": o.connection.default_income_account_id},
+        404,
+        None,
+    ),
+    (
+        "set one mapping to their account",
+        "put",
+        lambda o, t: f"connections/{o.connection.pk}/mappings/{o.item.pk}/",
+        lambda o, t: {"account": t.account.pk},
+        400,
+        ("detail", "Choose one of the income accounts fetched from QuickBooks."),
+    ),
+    (
+        "bulk mapping on their connection",
+        "post",
+        lambda o, t: f"connections/{t.connection.pk}/mappings/bulk/",
+        lambda o, t: {"account": t.account.pk, "items": [t.item.pk]},
+        404,
+        None,
+    ),
+    (
+        "bulk mapping of their item",
+        "post",
+        lambda o, t: f"connections/{o.connection.pk}/mappings/bulk/",
+        lambda o, t: {"account": o.connection.default_income_account_id, "items": [o.item.pk, t.item.pk]},
+        400,
+        ("detail", "Some of these items are not in your catalog."),
+    ),
+    (
+        "bulk mapping to their account",
+        "post",
+        lambda o, t: f"connections/{o.connection.pk}/mappings/bulk/",
+        lambda o, t: {"account": t.account.pk, "items": [o.item.pk]},
+        400,
+        ("account", "Choose one of the income accounts fetched from QuickBooks."),
+    ),
+    (
+        "bulk mapping of the unmapped to their account",
+        "post",
+        lambda o, t: f"connections/{o.connection.pk}/mappings/bulk/",
+        lambda o, t: {"account": t.account.pk, "unmapped": True},
+        400,
+        ("account", "Choose one of the income accounts fetched from QuickBooks."),
+    ),
+    (
+        "items sync on their connection",
+        "post",
+        lambda o, t: f"connections/{t.connection.pk}/items/sync/",
+        lambda o, t: {"items": [t.item.pk]},
+        404,
+        None,
+    ),
+    (
+        "items sync with their item",
+        "post",
+        lambda o, t: f"connections/{o.connection.pk}/items/sync/",
+        lambda o, t: {"items": [o.item.pk, t.item.pk]},
+        400,
+        ("detail", "Some of the chosen items are not in your catalog."),
+    ),
+    (
+        "invoice sync of their invoice",
+        "post",
+        lambda o, t: f"invoices/{t.invoice.pk}/sync/",
+        {"provider": "quickbooks"},
+        404,
+        None,
+    ),
+    ("failures list", "get", lambda o, t: f"connections/{t.connection.pk}/failures/", None, 404, None),
+    ("retry all on their connection", "post", lambda o, t: f"connections/{t.connection.pk}/failures/retry/", {}, 404, None),
+    (
+        "retry their link",
+        "post",
+        lambda o, t: f"connections/{o.connection.pk}/failures/retry/",
+        lambda o, t: {"link": t.link.pk},
+        404,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("name,method,url,body,status,says", API_ROWS, ids=[row[0] for row in API_ROWS])
+def test_another_organizations_id_in_the_api_is_refused_and_writes_nothing(
+    staff_client, api_records, enqueued, name, method, url, body, status, says
+):
+    ours, theirs = api_records.ours, api_records.theirs
+    if callable(body):
+        body = body(ours, theirs)
+    before = integration_state()
+
+    call = getattr(staff_client, method)
+    path = "/api/" + url(ours, theirs)
+    response = call(path) if body is None else call(path, body, content_type="application/json")
+
+    assert response.status_code == status, response.content
+    answer = response.json()
+    if says is None:
+        assert set(answer) == {"detail"} and answer["detail"]  # DRF's "No ... matches the given query."
+        assert str(theirs.connection.organization.name) not in response.content.decode()
+    else:
+        field, message = says
+        assert answer[field] == [message]
+    assert integration_state() == before
+    assert enqueued == []
+
+
+def test_bulk_mapping_with_nothing_unmapped_still_refuses_another_organizations_account(staff_client, api_records):
+    # With every item already mapped the service has no item to check the account against: the API does.
+    ours, theirs = api_records.ours, api_records.theirs
+    ItemAccountMapping.objects.create(
+        connection=ours.connection, item=ours.item, income_account=ours.connection.default_income_account
+    )
+    before = integration_state()
+
+    response = staff_client.post(
+        f"/api/connections/{ours.connection.pk}/mappings/bulk/",
+        {"account": theirs.account.pk, "unmapped": True},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"account": ["Choose one of the income accounts fetched from QuickBooks."]}
+    assert integration_state() == before
+
+
+@pytest.mark.parametrize(
+    "status,says",
+    [
+        (200, "{name} sent an answer we could not read (an HTML page instead of JSON, HTTP 200)."),
+        (502, "{name} is having trouble (HTTP 502); we will try again."),
+    ],
+)
+@pytest.mark.parametrize("provider", ["quickbooks", "xero", "freshbooks", "wave"])
+def test_an_html_page_instead_of_json_from_any_provider_is_a_readable_transient_error(
+    mocked, make_adapter, provider, status, says
+):
+    # The sandbox injects HTML only into QuickBooks and Xero batches (the row above); FreshBooks and Wave
+    # send one record a request, so every provider's single-record answer is checked here over `responses`.
+    page = "<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>"
+    for method in ("GET", "POST", "PUT"):
+        mocked.add(method, re.compile(r"https://.*"), body=page, status=status, content_type="text/html")
+    adapter = make_adapter(provider)
+
+    with pytest.raises(TransientError) as caught:  # tried again later, never marked failed for good
+        adapter.push_one("item", push("item", item()))
+
+    assert caught.value.message == says.format(name=adapter.display_name)
+    assert len(mocked.calls) == 1

@@ -224,3 +224,17 @@ def test_a_run_followed_through_the_api_reaches_100_percent(staff_client, connec
     assert progress["active"] is False and progress["status"] == "succeeded"
     assert progress["done"] == progress["total"] == 6 and progress["percent"] == 100
     assert book.count("invoice") == 2
+
+
+def test_retrying_a_record_that_is_not_waiting_is_refused_and_starts_no_run(staff_client, connection, enqueued):
+    item = ItemFactory(organization=connection.organization)
+    synced = ExternalLink.objects.create(connection=connection, kind="item", local_id=item.pk, status="synced")
+    url = f"/api/connections/{connection.pk}/failures/retry/"
+
+    response = staff_client.post(url, {"link": synced.pk}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"link": ["This record is synced: only failed, blocked and unmapped records are retried."]}
+    assert not SyncRun.objects.exists() and enqueued == []
+    synced.refresh_from_db()
+    assert synced.status == "synced"

@@ -42,6 +42,43 @@ def test_sync_now_shows_a_progress_bar_that_polls_until_the_run_ends(staff_clien
     assert "every 1s" not in panel_html and 'hx-trigger="load"' not in panel_html
 
 
+@pytest.mark.parametrize("ended_before", [False, True], ids=["new", "queued-again-after-ending"])
+def test_a_queued_run_with_nothing_counted_shows_queued_not_a_percentage(staff_client, connection, ended_before):
+    # SyncRun.percent says 100 for total 0 once finished_at is set; an active run must not show that.
+    run = SyncRun.objects.create(connection=connection, status=SyncRun.Status.QUEUED, total=0)
+    if ended_before:
+        SyncRun.objects.filter(pk=run.pk).update(finished_at=run.created_at)
+    progress_url = reverse("integrations:run_progress", args=["quickbooks", run.pk])
+
+    for html in [staff_client.get(progress_url).content.decode(), panel(staff_client)]:
+        assert '<progress max="100" aria-label="Sync progress">Queued…</progress>' in html  # no value: indeterminate
+        assert "<strong>Queued…</strong>" in html
+        assert "100%" not in html and "0 of 0 records" not in html
+        assert f'hx-get="{progress_url}" hx-trigger="every 1s"' in html  # it keeps polling
+
+
+def test_a_running_run_still_counting_shows_counting_then_its_percentage(staff_client, connection):
+    run = SyncRun.objects.create(connection=connection, status=SyncRun.Status.RUNNING, total=0)
+    progress_url = reverse("integrations:run_progress", args=["quickbooks", run.pk])
+
+    html = staff_client.get(progress_url).content.decode()
+    assert '<progress max="100" aria-label="Sync progress">Counting records…</progress>' in html
+    assert "%" not in html
+
+    SyncRun.objects.filter(pk=run.pk).update(total=8, done=2)
+    html = staff_client.get(progress_url).content.decode()
+    assert '<progress max="100" value="25"' in html and "2 of 8 records (25%)" in html
+
+
+def test_an_ended_run_with_nothing_to_send_shows_100_percent(staff_client, connection):
+    run = SyncRun.objects.create(connection=connection, status=SyncRun.Status.SUCCEEDED, total=0)
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=run.created_at)
+
+    html = staff_client.get(reverse("integrations:run_progress", args=["quickbooks", run.pk])).content.decode()
+    assert '<progress max="100" value="100"' in html and "0 of 0 records (100%)" in html
+    assert "Queued…" not in html
+
+
 def test_the_index_card_loads_the_sync_panel(staff_client, connection):
     html = staff_client.get(reverse("integrations:index")).content.decode()
     assert f'hx-get="{reverse("integrations:sync_panel", args=["quickbooks"])}"' in html
@@ -66,6 +103,16 @@ def test_failed_records_show_their_readable_error_and_retry_one_sends_only_it(st
     assert bad.status == "pending" and other.status == "needs_mapping"
     run = SyncRun.objects.get()
     assert run.trigger == "retry" and run.scope["ids"] == {"item": [items[0].pk]}
+
+
+def test_retry_of_a_record_that_is_not_waiting_says_so_and_starts_no_run(staff_client, connection, enqueued):
+    item = ItemFactory(organization=connection.organization)
+    pending = ExternalLink.objects.create(connection=connection, kind="item", local_id=item.pk, status="pending")
+
+    response = staff_client.post(reverse("integrations:retry", args=["quickbooks"]), {"link": pending.pk}, follow=True)
+
+    assert "This record is pending: only failed, blocked and unmapped records are retried." in response.content.decode()
+    assert not SyncRun.objects.exists() and enqueued == []
 
 
 def test_retry_all_sends_every_failed_record_again(staff_client, connection, enqueued):
