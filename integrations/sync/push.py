@@ -56,7 +56,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from ..models import ExternalLink, Kind, SyncEvent
+from ..models import ExternalLink, Kind
 from ..providers.base import (
     AuthenticationFailed,
     BatchFailed,
@@ -71,6 +71,7 @@ from ..providers.base import (
 from .audit import redact
 from .payloads import PayloadBuilder, label, payload_hash
 from .planner import KINDS, ensure_links, plan_kind
+from .recording import events_create, links_save, run_counters_save
 from .throttle import BudgetSpent, close_connections_of
 
 logger = logging.getLogger(__name__)
@@ -84,18 +85,6 @@ MAX_THREADS = 10
 # natural key) are looked up first.
 UNIQUE_NAME_KINDS = (Kind.ITEM, Kind.CUSTOMER)
 WAIT_STEP = 0.5  # longest the scheduler sleeps before looking at the throttle again
-LINK_FIELDS = [
-    "remote_id",
-    "remote_version",
-    "remote_number",
-    "pushed_hash",
-    "attempted_hash",
-    "status",
-    "last_error",
-    "attempts",
-    "last_synced_at",
-    "updated_at",
-]
 
 
 class StopRun(Exception):
@@ -582,26 +571,25 @@ class Pusher:
                 counts["failed"] += 1
             if o.action != "skip" or o.status != S.SYNCED:
                 events.append(
-                    SyncEvent(
-                        run=self.run,
-                        connection=self.connection,
-                        kind=kind,
-                        local_id=o.cand.local_id,
-                        remote_id=link.remote_id or "",
-                        direction="push",
-                        action=o.action or "create",
-                        outcome=_event_outcome(o.status),
-                        request=redact(o.request if o.request is not None else o.cand.data),
-                        response=redact(o.response),
-                        error=o.error,
-                        duration_ms=max(0, int(o.duration_ms or 0)),
-                    )
+                    {
+                        "run_id": self.run.pk,
+                        "connection_id": self.connection.pk,
+                        "kind": kind,
+                        "local_id": o.cand.local_id,
+                        "remote_id": link.remote_id or "",
+                        "direction": "push",
+                        "action": o.action or "create",
+                        "outcome": _event_outcome(o.status),
+                        "request": redact(o.request if o.request is not None else o.cand.data),
+                        "response": redact(o.response),
+                        "error": o.error,
+                        "duration_ms": max(0, int(o.duration_ms or 0)),
+                    }
                 )
             self.tally.sent += 0 if o.action == "skip" else 1
         if links:
             self._save_links(links, outcomes, now)
-        if events:
-            SyncEvent.objects.bulk_create(events)
+        events_create(events)
         run = self.run
         run.done += counts["done"]
         run.succeeded += counts["succeeded"]
@@ -613,20 +601,7 @@ class Pusher:
         run.fallbacks += stats.fallbacks
         run.total = max(run.total, run.done)
         run.heartbeat_at = now
-        run.save(
-            update_fields=[
-                "done",
-                "succeeded",
-                "failed",
-                "blocked",
-                "requests",
-                "batches",
-                "throttled",
-                "fallbacks",
-                "total",
-                "heartbeat_at",
-            ]
-        )
+        run_counters_save(run)
         if self.progress is not None:
             self.progress(run)
 
@@ -658,7 +633,7 @@ class Pusher:
         (`_owner`, `_refuse_taken_remote_ids`), so a remote id collision is a last resort: then (in
         autocommit, where the failed statement undid itself) link by link, refusing the colliding ones."""
         try:
-            ExternalLink.objects.bulk_update(links, LINK_FIELDS)
+            links_save(links)
             return
         except IntegrityError:
             if db_connection.in_atomic_block:
@@ -667,12 +642,12 @@ class Pusher:
         for link in links:
             try:
                 with transaction.atomic():
-                    ExternalLink.objects.bulk_update([link], LINK_FIELDS)
+                    links_save([link])
             except IntegrityError:
                 o = by_link[id(link)]
                 self._refuse_link(o)
                 self._apply(link, o, now)
-                ExternalLink.objects.bulk_update([link], LINK_FIELDS)
+                links_save([link])
 
     def _apply(self, link, o, now):
         link.updated_at = now
