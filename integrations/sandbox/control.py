@@ -47,6 +47,7 @@ def report(provider):
         "largest_batch": counters.get("largest_batch", 0),
         "max_in_flight": counters.get("max_in_flight", 0),
         "throttled": counters.get("throttled", 0),
+        "throttled_by": {n.removeprefix("throttled."): v for n, v in counters.items() if n.startswith("throttled.")},
         "refreshes": counters.get("refreshes", 0),
         "invalid_grants": counters.get("invalid_grants", 0),
         "faults_injected": counters.get("faults_injected", 0),

@@ -297,9 +297,10 @@ def object_save(obj, *, data, expected_version=None, unique_key=_KEEP, alt_key=_
 
 
 class Throttled(Exception):
-    def __init__(self, problem, retry_after):
+    def __init__(self, problem, retry_after, limit=""):
         super().__init__(problem)
         self.problem = problem
+        self.limit = limit  # which limit refused it ("per_second", "batch_per_minute", ...)
         self.retry_after = retry_after
         self.usage = None
 
@@ -329,10 +330,12 @@ def limits_enter(*, provider, scope, is_batch, limits, company_pk=None):
     IMMEDIATE transactions serialise writers anyway), so N processes together never let in more
     than the limits allow. A refused request is not counted.
     """
-    moment = now()
     with transaction.atomic():
         if company_pk is not None and connection.vendor == "postgresql":
             list(SandboxCompany.objects.select_for_update().filter(pk=company_pk).values_list("pk"))
+        # The limiter decides (and dates the request) once it holds the lock: a moment taken before the
+        # wait would stretch this request's windows by the wait and count requests let in after it.
+        moment = now()
         row = SandboxRequest.objects.create(provider=provider, scope=scope, is_batch=is_batch, started_at=moment)
         usage = SandboxRequest.objects.filter(
             provider=provider, scope=scope, started_at__gt=moment - timedelta(days=1)
@@ -358,7 +361,7 @@ def limits_enter(*, provider, scope, is_batch, limits, company_pk=None):
             limit = limits.get(key)
             if limit is not None and used > int(limit):
                 row.delete()
-                refused = Throttled(problem, _retry_after(provider, scope, moment, window, key == "batch_per_minute"))
+                refused = Throttled(problem, _retry_after(provider, scope, moment, window, key == "batch_per_minute"), key)
                 # What the answer's X-*-Remaining headers report: the refused request does not count.
                 refused.usage = Usage(
                     limits=limits,
@@ -545,6 +548,7 @@ def api_view(provider, *, kind=None, batch=False, company=None, auth=True, idemp
                 except Throttled as exc:
                     ctx.usage = exc.usage
                     counter_add(provider, "throttled")
+                    counter_add(provider, f"throttled.{exc.limit}")
                     return _finish(provider, ctx, policies.throttled(provider, exc.problem, exc.retry_after))
                 try:
                     counter_max(provider, "max_in_flight", ctx.usage.in_flight)

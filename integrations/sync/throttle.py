@@ -63,7 +63,13 @@ class SharedThrottle:
         # A held slot serves the next request whatever its kind: a "batch" slot taken for a batch
         # that the adapter sends as a single request (one record left) counts conservatively.
         token = self._held.pop(kind, None) or (self._held.pop(next(iter(self._held))) if self._held else None)
-        token = token or self.acquire(kind)
+        if token:
+            # Taken ahead by the scheduler: the request leaves only now (after the worker thread picked it
+            # up and read the access token, which a continuation's first requests do from the database).
+            # The provider counts it when it arrives, so its window must start now, not when it was taken.
+            self.store.restamp(token, self.limits, self.clock())
+        else:
+            token = self.acquire(kind)
         try:
             yield
         finally:
@@ -174,6 +180,12 @@ class LocalStore:
     def peek(self, kind, limits, max_in_flight, now):
         with self._lock:
             return self._decide(kind, limits, max_in_flight, now)
+
+    def restamp(self, token, limits, now):
+        with self._lock:
+            kind, started, ended = self.state["slots"].get(token, (None, None, None))
+            if kind is not None and now > started:
+                self.state["slots"][token] = (kind, now, ended)
 
     def release(self, token):
         with self._lock:
@@ -315,6 +327,13 @@ class DatabaseStore:
         with self._locked() as (cursor, bucket_id, penalized_until):
             return self._decide(cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now)[0]
 
+    def restamp(self, token, limits, now):
+        with self._all_lock:
+            slot_id = self._tokens.get(token)
+        if slot_id is not None:
+            with self._db().cursor() as cursor:
+                cursor.execute(f"UPDATE {self.slots} SET started = %s WHERE id = %s AND started < %s", [now, slot_id, now])
+
     def release(self, token):
         with self._all_lock:
             slot_id = self._tokens.pop(token, None)
@@ -364,6 +383,14 @@ return 1
 """
 
 
+_RESTAMP = """
+for i = 1, #KEYS do
+  if redis.call('ZSCORE', KEYS[i], ARGV[2]) then redis.call('ZADD', KEYS[i], 'XX', 'GT', ARGV[1], ARGV[2]) end
+end
+return 1
+"""
+
+
 class RedisStore:
     """Sorted sets of start times in Redis, checked and taken by one Lua script (atomic)."""
 
@@ -378,11 +405,13 @@ class RedisStore:
         self.prefix = f"blueclerk:throttle:{key}"
         self.acquire_script = self.redis.register_script(_ACQUIRE)
         self.penalize_script = self.redis.register_script(_PENALIZE)
+        self.restamp_script = self.redis.register_script(_RESTAMP)
+
+    def _window_keys(self, limits):
+        return [f"{self.prefix}:w:{lim.kind}:{lim.count}:{lim.seconds}" for lim in limits]
 
     def _call(self, token, kind, limits, max_in_flight, now, take):
-        keys = [f"{self.prefix}:penalty", f"{self.prefix}:inflight"] + [
-            f"{self.prefix}:w:{lim.kind}:{lim.count}:{lim.seconds}" for lim in limits
-        ]
+        keys = [f"{self.prefix}:penalty", f"{self.prefix}:inflight", *self._window_keys(limits)]
         args = [repr(now), token, max_in_flight, STALE_SECONDS, len(limits), "1" if take else "0"]
         for lim in limits:
             args += ["1" if applies(lim, kind) else "0", lim.count, lim.seconds + slack(lim.seconds)]
@@ -393,6 +422,9 @@ class RedisStore:
 
     def peek(self, kind, limits, max_in_flight, now):
         return self._call("peek", kind, limits, max_in_flight, now, False)
+
+    def restamp(self, token, limits, now):
+        self.restamp_script(keys=[f"{self.prefix}:inflight", *self._window_keys(limits)], args=[repr(now), token])
 
     def release(self, token):
         self.redis.zrem(f"{self.prefix}:inflight", token)

@@ -225,7 +225,7 @@ def test_it_throttles_batches_with_intuits_xml_fault(qb):
     schema.validate(throttled.text)
     assert qb.query("select count(*) from Item").status_code == 200  # single requests still go
     report = qb.control()
-    assert report["throttled"] == 1
+    assert report["throttled"] == 1 and report["throttled_by"] == {"batch_per_minute": 1}
 
 
 def test_more_than_ten_requests_a_second_are_throttled(qb):

@@ -96,6 +96,26 @@ def test_a_penalty_holds_everyone_back(store, key):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("store", STORES)
+def test_a_slot_taken_ahead_counts_from_when_its_request_leaves(store, key):
+    """The scheduler takes a slot, the worker sends later (a continuation's first requests wait for the
+    access token): the provider counts the request when it arrives, so our window must too, or the
+    next window's requests reach the provider while it still counts the late ones (a 429)."""
+    clock = FakeClock()
+    throttle = SharedThrottle(store=make_store(store, key), limits=[Limit("any", 1, 60)], max_in_flight=5, clock=clock)
+    token, _ = throttle.try_acquire("single")
+    throttle.hold("single", token)
+    clock.now += 5  # the request leaves five seconds after its slot was taken
+    with throttle.slot("single"):
+        pass
+    clock.now += 56  # 61 s after the slot was taken, 56 s after the request left
+    assert throttle.try_acquire("single")[0] is None
+    assert throttle.wait_time("single") == pytest.approx(4, abs=1)
+    clock.now += 5
+    assert throttle.try_acquire("single")[0]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_threads_together_never_exceed_the_window(key):
     clock = FakeClock()
     store_limits = [Limit("any", 10, 60)]
