@@ -16,6 +16,7 @@ from integrations.providers.base import TokenSet
 from integrations.providers.config import provider_config
 from integrations.providers.registry import adapter_class
 from integrations.sandbox.models import SandboxCompany, SandboxObject
+from integrations.services.connections import adapter_for
 from integrations.services.sync import invoice_sync, sync_now
 from integrations.tokens import credential_store, token_provider_for
 from invoices import services as invoice_services
@@ -50,10 +51,9 @@ def connect(live_server, settings, organization):
             connection=connection,
             tokens=TokenSet(access_token=minted["access_token"], refresh_token=minted["refresh_token"], expires_in=3600),
         )
-        adapter = adapter_class(provider)(
-            config=provider_config(provider), company_id=connection.company_id, token_provider=token_provider_for(connection)
-        )
-        accounts = adapter.income_accounts()
+        # Through the connection's shared throttle, as the product fetches them: the provider counts this
+        # request too, and one the throttle did not see made the next full minute one request over (a 429).
+        accounts = adapter_for(connection).income_accounts()
         if accounts:
             connection.default_income_account = IncomeAccount.objects.create(
                 connection=connection, remote_id=accounts[0].remote_id, code=accounts[0].code, name=accounts[0].name
