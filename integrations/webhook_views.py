@@ -2,12 +2,13 @@
 
 Providers give a few seconds (Xero 5 s) and retry on failure, so the view does no provider I/O: the
 pull runs in a task. A bad or missing signature is answered 401 with an empty body and changes
-nothing.
+nothing. A genuine delivery whose body is not in the shape the provider documents is answered 400
+with {"detail": <what is wrong>} and changes nothing either (a 500 would be retried forever).
 """
 
 import logging
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -24,6 +25,9 @@ def webhook_receive(request, provider):
     except webhooks.WebhookRejected as exc:
         logger.info("webhook rejected: %s", exc)
         return HttpResponse(status=401)
+    except webhooks.WebhookMalformed as exc:
+        logger.warning("webhook refused: %s", exc)
+        return JsonResponse({"detail": str(exc)}, status=400)
     work = webhooks.delivery_record(delivery=delivery)
     if delivery.verification:
         webhooks.enqueue_verification(account=delivery.verification["account"])

@@ -15,6 +15,10 @@ Signatures (constant-time comparisons):
   is accepted there), which makes it the connection's signing key. Deliveries carry
   `X-FreshBooks-Hmac-SHA256` = base64(HMAC-SHA256(verifier, JSON of the form data)) per FreshBooks'
   documentation; a signature over the raw body is accepted too.
+
+A genuine delivery whose body is not in the shape the provider documents (a list where an object
+belongs, an event without its ids, an id no record could have) raises WebhookMalformed: the view
+answers 400 with the reason and records nothing. Never a 500: a provider retries those forever.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from urllib.parse import parse_qsl
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Connection, Kind, WebhookDelivery
+from .models import Connection, Kind, Provider, WebhookDelivery
 from .providers.config import provider_config
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,15 @@ OPERATIONS = {"create": "create", "created": "create", "update": "update", "upda
 
 class WebhookRejected(Exception):
     """Bad or missing signature, or a body we cannot read: answer 401 and change nothing."""
+
+
+class WebhookMalformed(Exception):
+    """A genuine delivery whose body is not in the shape the provider documents: answer 400 with the
+    reason and change nothing."""
+
+    def __init__(self, provider, reason):
+        name = Provider(provider).label
+        super().__init__(f"The {name} webhook body is not in the shape {name} documents: {reason}.")
 
 
 @dataclass
@@ -72,18 +85,22 @@ def signature_matches(*, secret, message, signature):
     if not secret or not signature:
         return False
     expected = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature.strip())
+    return hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace"))
 
 
 # --- Parsing -----------------------------------------------------------------------------------------
 
 
 def delivery_parse(*, provider, body, headers):
-    """Verify and parse one delivery. Raises WebhookRejected unless it is genuine and readable."""
+    """Verify and parse one delivery. Raises WebhookRejected unless it is genuine and readable, and
+    WebhookMalformed when it is genuine but not in the shape its provider documents."""
     parse = {"quickbooks": _quickbooks, "xero": _xero, "freshbooks": _freshbooks}.get(provider)
     if parse is None:
         raise WebhookRejected(f"{provider} does not send webhooks.")
-    return parse(body, headers)
+    try:
+        return parse(body, headers)
+    except RecursionError:  # only a signed body is read, so this one is genuine
+        raise WebhookMalformed(provider, "it is nested too deeply") from None
 
 
 def _quickbooks(body, headers):
@@ -91,27 +108,39 @@ def _quickbooks(body, headers):
     if not signature_matches(secret=secret, message=body, signature=headers.get("intuit-signature", "")):
         raise WebhookRejected("Bad QuickBooks signature.")
     payload = _json(body)
+    shape = _Shape("quickbooks")
     events = []
     if isinstance(payload, list):  # CloudEvents
-        for ce in payload:
+        for i, ce in enumerate(payload):
+            where = f"event {i}"
+            shape.object(ce, where)
             # type: qbo.<entity>.<operation>.v1
-            parts = str(ce.get("type", "")).split(".")
+            parts = shape.text(ce, "type", where).split(".")
+            account = shape.identifier(ce, "intuitaccountid", where)
+            remote_id = shape.identifier(ce, "intuitentityid", where)
+            event_id = shape.identifier(ce, "id", where, required=False)
             if len(parts) < 3 or parts[1] not in QUICKBOOKS_KINDS:
                 continue
             events.append(
                 Event(
-                    account=str(ce.get("intuitaccountid", "")),
-                    key=f"ce:{ce.get('id') or _digest(ce)}",
+                    account=account,
+                    key=f"ce:{event_id or _digest(ce)}",
                     kind=QUICKBOOKS_KINDS[parts[1]],
-                    remote_id=str(ce.get("intuitentityid", "")),
-                    operation=OPERATIONS.get(parts[2].lower(), "update"),
+                    remote_id=remote_id,
+                    operation=_operation(parts[2]),
                 )
             )
     elif isinstance(payload, dict):
-        for notification in payload.get("eventNotifications", []):
-            realm = str(notification.get("realmId", ""))
-            for entity in (notification.get("dataChangeEvent") or {}).get("entities", []):
-                name = str(entity.get("name", "")).lower()
+        for n, notification in enumerate(shape.list(payload, "eventNotifications", "the body")):
+            where = f"eventNotifications[{n}]"
+            shape.object(notification, where)
+            realm = shape.identifier(notification, "realmId", where)
+            change = shape.member(notification, "dataChangeEvent", where)
+            for e, entity in enumerate(shape.list(change, "entities", f"{where}.dataChangeEvent")):
+                at = f"{where}.dataChangeEvent.entities[{e}]"
+                shape.object(entity, at)
+                name = shape.text(entity, "name", at).lower()
+                remote_id = shape.identifier(entity, "id", at)
                 if name not in QUICKBOOKS_KINDS:
                     continue
                 events.append(
@@ -120,13 +149,13 @@ def _quickbooks(body, headers):
                         key="legacy:"
                         + _digest([realm, name, entity.get("id"), entity.get("operation"), entity.get("lastUpdated")]),
                         kind=QUICKBOOKS_KINDS[name],
-                        remote_id=str(entity.get("id", "")),
-                        operation=OPERATIONS.get(str(entity.get("operation", "")).lower(), "update"),
+                        remote_id=remote_id,
+                        operation=_operation(entity.get("operation")),
                     )
                 )
     else:
         raise WebhookRejected("Unreadable QuickBooks webhook.")
-    return Delivery(provider="quickbooks", events=[e for e in events if e.account and e.remote_id])
+    return Delivery(provider="quickbooks", events=events)
 
 
 def _xero(body, headers):
@@ -136,14 +165,20 @@ def _xero(body, headers):
     payload = _json(body)
     if not isinstance(payload, dict):
         raise WebhookRejected("Unreadable Xero webhook.")
+    shape = _Shape("xero")
     events = []
-    for ev in payload.get("events") or []:
-        kind = XERO_KINDS.get(str(ev.get("eventCategory", "")).upper())
+    for i, ev in enumerate(shape.list(payload, "events", "the body")):
+        where = f"events[{i}]"
+        shape.object(ev, where)
+        category = shape.text(ev, "eventCategory", where)
+        account = shape.identifier(ev, "tenantId", where)
+        remote_id = shape.identifier(ev, "resourceId", where)
+        kind = XERO_KINDS.get(category.upper())
         if kind is None:
             continue
         events.append(
             Event(
-                account=str(ev.get("tenantId", "")),
+                account=account,
                 key=_digest(
                     [
                         ev.get("tenantId"),
@@ -154,11 +189,11 @@ def _xero(body, headers):
                     ]
                 ),
                 kind=kind,
-                remote_id=str(ev.get("resourceId", "")),
-                operation=OPERATIONS.get(str(ev.get("eventType", "")).lower(), "update"),
+                remote_id=remote_id,
+                operation=_operation(ev.get("eventType")),
             )
         )
-    return Delivery(provider="xero", events=[e for e in events if e.account and e.remote_id])
+    return Delivery(provider="xero", events=events)
 
 
 def _freshbooks(body, headers):
@@ -178,6 +213,7 @@ def _freshbooks(body, headers):
         registered = {str(c) for c in details.get("webhook_callback_ids", [])}
         if not form.get("verifier") or callback_id not in registered:
             raise WebhookRejected("Unexpected FreshBooks verification.")
+        _Shape("freshbooks").identifier(form, "verifier", "the verification")
         return Delivery(
             provider="freshbooks",
             verification={"account": account, "callback_id": callback_id, "verifier": form["verifier"]},
@@ -190,17 +226,20 @@ def _freshbooks(body, headers):
         or signature_matches(secret=verifier, message=body, signature=signature)
     ):
         raise WebhookRejected("Bad FreshBooks signature.")
+    shape = _Shape("freshbooks")
+    shape.text(form, "name", "the event")
+    remote_id = shape.identifier(form, "object_id", "the event")
     obj, _, op = name.partition(".")
     kind = FRESHBOOKS_KINDS.get(obj)
     events = []
-    if kind and form.get("object_id"):
+    if kind:
         events.append(
             Event(
                 account=account,
                 key=_digest([account, name, form.get("object_id"), form.get("user_id"), body.decode()]),
                 kind=kind,
-                remote_id=form["object_id"],
-                operation=OPERATIONS.get(op, "update"),
+                remote_id=remote_id,
+                operation=_operation(op),
             )
         )
     return Delivery(provider="freshbooks", events=events)
@@ -213,12 +252,92 @@ def _json(body):
         raise WebhookRejected("The webhook body is not JSON.") from None
 
 
+# The longest id we keep: ExternalLink.remote_id and Connection.company_id hold 100 characters.
+IDENTIFIER_MAX = 100
+
+
+class _Shape:
+    """Checks one delivery's body against the shape its provider documents; each check returns the
+    value it checked and raises WebhookMalformed naming the place and what is wrong."""
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    def fail(self, reason):
+        raise WebhookMalformed(self.provider, reason)
+
+    def object(self, value, where):
+        if not isinstance(value, dict):
+            self.fail(f"{where} is {_described(value)}, not an object")
+        return value
+
+    def member(self, container, key, where):
+        """container[key], which must be an object."""
+        if key not in container:
+            self.fail(f"{where} has no {key}")
+        return self.object(container[key], f"{where}.{key}")
+
+    def list(self, container, key, where):
+        if key not in container:
+            self.fail(f"{where} has no {key}")
+        value = container[key]
+        if not isinstance(value, list):
+            self.fail(f"{key} in {where} is {_described(value)}, not a list")
+        return value
+
+    def text(self, container, key, where):
+        value = container.get(key)
+        if not isinstance(value, str) or not value:
+            self.fail(f"{where} has no {key}" if value in (None, "") else f"{key} in {where} is {_described(value)}, not text")
+        return value
+
+    def identifier(self, container, key, where, *, required=True):
+        """An id as text or a whole number, one a record could have: at most IDENTIFIER_MAX characters,
+        no NUL and nothing that is not Unicode (neither can be stored)."""
+        value = container.get(key)
+        if value in (None, "") and not required:
+            return ""
+        if value in (None, ""):
+            self.fail(f"{where} has no {key}")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail(f"{key} in {where} is {_described(value)}, not an id")
+        text = str(value)
+        if len(text) > IDENTIFIER_MAX:
+            self.fail(f"{key} in {where} is longer than {IDENTIFIER_MAX} characters")
+        if not _storable(text):
+            self.fail(f"{key} in {where} contains characters no id has")
+        return text
+
+
+def _described(value):
+    if value is None:
+        return "null"
+    return {bool: "true or false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _storable(text):
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as JSON's \ud800 gives
+        return False
+    return True
+
+
+def _operation(word):
+    """create, update, delete or void; a word we do not know (or none) reads as an update."""
+    return OPERATIONS.get(word.lower() if isinstance(word, str) else "", "update")
+
+
 def _digest(parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _connection(provider, account):
-    if not account:
+    if not account or not _storable(account):
         return None
     return Connection.objects.filter(provider=provider, company_id=account).exclude(status=Connection.Status.DISCONNECTED).first()
 

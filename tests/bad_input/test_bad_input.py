@@ -500,3 +500,232 @@ def test_an_html_page_instead_of_json_from_any_provider_is_a_readable_transient_
 
     assert caught.value.message == says.format(name=adapter.display_name)
     assert len(mocked.calls) == 1
+
+
+# --- Webhooks signed correctly whose body is not in the shape the provider documents ---------------
+# Imports of this section (the table is appended to; the file's head is left as it was).
+import json  # noqa: E402
+import logging  # noqa: E402
+
+from django_q.models import OrmQ  # noqa: E402
+
+from tests.integrations.pull.test_webhooks import form  # noqa: E402
+
+
+def qbo_entity(**fields):
+    return {"name": "Customer", "id": "1", "operation": "Update", "lastUpdated": "2026-03-02T10:00:00.000Z"} | fields
+
+
+def qbo_notification(entities=None, **fields):
+    return {"realmId": "realm-1", "dataChangeEvent": {"entities": entities or [qbo_entity()]}} | fields
+
+
+def cloud_event(**fields):
+    event = {"specversion": "1.0", "id": "evt-1", "type": "qbo.customer.updated.v1", "intuitentityid": "1"}
+    return event | {"intuitaccountid": "realm-1"} | fields
+
+
+def xero_event(**fields):
+    event = {"resourceId": "abc", "eventDateUtc": "2026-03-02T10:00:00.000", "eventType": "UPDATE", "eventCategory": "CONTACT"}
+    return event | {"tenantId": "tenant-1", "tenantType": "ORGANISATION"} | fields
+
+
+def without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+ENTITY = "eventNotifications[0].dataChangeEvent.entities[0]"
+
+# (provider, body, what the answer says after "... documents: "). A body is JSON-encoded unless bytes.
+MALFORMED_WEBHOOK_ROWS = [
+    ("quickbooks", [1], "event 0 is a number, not an object"),
+    ("quickbooks", [cloud_event(), "x"], "event 1 is text, not an object"),
+    ("quickbooks", [cloud_event(type=5)], "type in event 0 is a number, not text"),
+    ("quickbooks", [without(cloud_event(), "intuitentityid")], "event 0 has no intuitentityid"),
+    ("quickbooks", [without(cloud_event(), "intuitaccountid")], "event 0 has no intuitaccountid"),
+    ("quickbooks", [cloud_event(id="e" * 300)], "id in event 0 is longer than 100 characters"),
+    ("quickbooks", {}, "the body has no eventNotifications"),
+    ("quickbooks", {"eventNotifications": "x"}, "eventNotifications in the body is text, not a list"),
+    ("quickbooks", {"eventNotifications": None}, "eventNotifications in the body is null, not a list"),
+    ("quickbooks", {"eventNotifications": [1]}, "eventNotifications[0] is a number, not an object"),
+    ("quickbooks", {"eventNotifications": [without(qbo_notification(), "realmId")]}, "eventNotifications[0] has no realmId"),
+    (
+        "quickbooks",
+        {"eventNotifications": [qbo_notification(realmId={"id": "realm-1"})]},
+        "realmId in eventNotifications[0] is an object, not an id",
+    ),
+    (
+        "quickbooks",
+        {"eventNotifications": [{"realmId": "realm-1", "dataChangeEvent": "x"}]},
+        "eventNotifications[0].dataChangeEvent is text, not an object",
+    ),
+    ("quickbooks", {"eventNotifications": [{"realmId": "realm-1"}]}, "eventNotifications[0] has no dataChangeEvent"),
+    (
+        "quickbooks",
+        {"eventNotifications": [{"realmId": "realm-1", "dataChangeEvent": {"entities": "x"}}]},
+        "entities in eventNotifications[0].dataChangeEvent is text, not a list",
+    ),
+    (
+        "quickbooks",
+        {"eventNotifications": [{"realmId": "realm-1", "dataChangeEvent": {}}]},
+        "eventNotifications[0].dataChangeEvent has no entities",
+    ),
+    ("quickbooks", {"eventNotifications": [qbo_notification([1])]}, f"{ENTITY} is a number, not an object"),
+    ("quickbooks", {"eventNotifications": [qbo_notification([without(qbo_entity(), "id")])]}, f"{ENTITY} has no id"),
+    ("quickbooks", {"eventNotifications": [qbo_notification([without(qbo_entity(), "name")])]}, f"{ENTITY} has no name"),
+    ("quickbooks", {"eventNotifications": [qbo_notification([qbo_entity(id=True)])]}, f"id in {ENTITY} is true or false, not an id"),
+    ("quickbooks", {"eventNotifications": [qbo_notification([qbo_entity(id=[1])])]}, f"id in {ENTITY} is a list, not an id"),
+    (
+        "quickbooks",
+        {"eventNotifications": [qbo_notification([qbo_entity(id="1\x00")])]},
+        f"id in {ENTITY} contains characters no id has",
+    ),
+    (
+        "quickbooks",
+        {"eventNotifications": [qbo_notification([qbo_entity(id="\ud800")])]},
+        f"id in {ENTITY} contains characters no id has",
+    ),
+    ("quickbooks", {"eventNotifications": [qbo_notification([qbo_entity(id="9" * 101)])]}, f"id in {ENTITY} is longer than 100 characters"),
+    (
+        "quickbooks",
+        {"eventNotifications": [qbo_notification(realmId="realm-1\x00")]},
+        "realmId in eventNotifications[0] contains characters no id has",
+    ),
+    (  # a good entity before the bad one is not recorded either
+        "quickbooks",
+        {"eventNotifications": [qbo_notification([qbo_entity(id="7"), qbo_entity(id=None)])]},
+        "eventNotifications[0].dataChangeEvent.entities[1] has no id",
+    ),
+    ("quickbooks", b'{"eventNotifications": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "it is nested too deeply"),
+    ("xero", {}, "the body has no events"),
+    ("xero", {"events": "x"}, "events in the body is text, not a list"),
+    ("xero", {"events": None}, "events in the body is null, not a list"),
+    ("xero", {"events": [1]}, "events[0] is a number, not an object"),
+    ("xero", {"events": [without(xero_event(), "resourceId")]}, "events[0] has no resourceId"),
+    ("xero", {"events": [without(xero_event(), "eventCategory")]}, "events[0] has no eventCategory"),
+    ("xero", {"events": [without(xero_event(), "tenantId")]}, "events[0] has no tenantId"),
+    ("xero", {"events": [xero_event(eventCategory=["CONTACT"])]}, "eventCategory in events[0] is a list, not text"),
+    ("xero", {"events": [xero_event(resourceId=1.5)]}, "resourceId in events[0] is a number, not an id"),
+    ("xero", {"events": [xero_event(), xero_event(resourceId="a\x00b")]}, "resourceId in events[1] contains characters no id has"),
+    ("freshbooks", {"name": "client.update", "account_id": "acct-1"}, "the event has no object_id"),
+    ("freshbooks", {"object_id": "55", "account_id": "acct-1"}, "the event has no name"),
+    ("freshbooks", {"name": "client.update", "object_id": "5\x005", "account_id": "acct-1"}, "object_id in the event contains characters no id has"),
+    ("freshbooks", {"name": "client.update", "object_id": "5" * 101, "account_id": "acct-1"}, "object_id in the event is longer than 100 characters"),
+]  # fmt: skip
+
+PROVIDER_NAMES = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks"}
+
+
+@pytest.fixture
+def webhook_connections(connection):
+    """The QuickBooks `connection` (realm-1), a Xero one (tenant-1) and a FreshBooks one (acct-1, whose
+    deliveries its confirmed verifier signs), one record of each linked."""
+    xero = ConnectionFactory(organization=connection.organization, provider="xero", company_id="tenant-1")
+    freshbooks = ConnectionFactory(
+        organization=connection.organization,
+        provider="freshbooks",
+        company_id="acct-1",
+        details={"webhook_verifier": "v3rif1er", "webhook_callback_ids": [2001]},
+    )
+    for each in (connection, xero, freshbooks):
+        customer = CustomerFactory(organization=connection.organization)
+        ExternalLink.objects.create(connection=each, kind="customer", local_id=customer.pk, remote_id="1", status=S.SYNCED)
+    return {"quickbooks": connection, "xero": xero, "freshbooks": freshbooks}
+
+
+def webhook_state():
+    """Everything a webhook could write: deliveries, queued tasks, links, connections' details."""
+    return {
+        "deliveries": WebhookDelivery.objects.count(),
+        "tasks": OrmQ.objects.count(),
+        "links": sorted(ExternalLink.objects.values_list("pk", "status", "remote_id", "pulled_hash")),
+        "connections": sorted((c.pk, json.dumps(c.details, sort_keys=True)) for c in Connection.objects.all()),
+    }
+
+
+def signed_post(client, provider, body):
+    """POST `body` to the provider's webhook, signed as that provider signs it."""
+    if provider == "freshbooks":
+        raw = form(**body)
+        headers = {"X-FreshBooks-Hmac-SHA256": sign(raw, "v3rif1er")}
+        return client.post("/webhooks/freshbooks/", data=raw, content_type="application/x-www-form-urlencoded", headers=headers)
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    header = {"quickbooks": "intuit-signature", "xero": "x-xero-signature"}[provider]
+    return client.post(f"/webhooks/{provider}/", data=raw, content_type="application/json", headers={header: sign(raw)})
+
+
+@pytest.mark.parametrize("provider,body,says", MALFORMED_WEBHOOK_ROWS)
+def test_a_signed_webhook_not_in_the_documented_shape_is_answered_400_and_changes_nothing(
+    client, webhook_connections, caplog, provider, body, says
+):
+    before = webhook_state()
+
+    with caplog.at_level(logging.WARNING, logger="integrations.webhook_views"):
+        response = signed_post(client, provider, body)
+
+    name = PROVIDER_NAMES[provider]
+    detail = f"The {name} webhook body is not in the shape {name} documents: {says}."
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
+    assert [r.getMessage() for r in caplog.records if r.name == "integrations.webhook_views"] == [f"webhook refused: {detail}"]
+    assert webhook_state() == before
+
+
+def test_a_freshbooks_verification_whose_verifier_no_connection_can_keep_is_answered_400(client, webhook_connections):
+    before = webhook_state()
+    body = form(name="callback.verify", object_id="2001", account_id="acct-1", verifier="v3r\x00if1er")
+
+    response = client.post("/webhooks/freshbooks/", data=body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "The FreshBooks webhook body is not in the shape FreshBooks documents: "
+        "verifier in the verification contains characters no id has."
+    )
+    assert webhook_state() == before
+
+
+@pytest.mark.parametrize(
+    "provider,body,headers",
+    [
+        ("freshbooks", form(name="client.update", object_id="55", account_id="acct\x00-1"), {}),
+        ("freshbooks", form(name="callback.verify", object_id="2001", account_id="\x00", verifier="v"), {}),
+        ("quickbooks", json.dumps({"eventNotifications": "x"}).encode(), {"intuit-signature": "sïgnature"}),
+        ("xero", json.dumps({"events": "x"}).encode(), {"x-xero-signature": "é" * 44}),
+    ],
+)
+def test_an_unsigned_webhook_whatever_its_shape_is_still_answered_401(client, webhook_connections, provider, body, headers):
+    before = webhook_state()
+
+    response = client.post(f"/webhooks/{provider}/", data=body, content_type="application/x-www-form-urlencoded", headers=headers)
+
+    assert (response.status_code, response.content) == (401, b"")
+    assert webhook_state() == before
+
+
+@pytest.mark.parametrize(
+    "provider,body",
+    [
+        ("quickbooks", {"eventNotifications": [qbo_notification()]}),
+        ("quickbooks", [cloud_event()]),
+        ("xero", {"events": [xero_event()]}),
+        ("freshbooks", {"name": "client.update", "object_id": "1", "account_id": "acct-1"}),
+    ],
+)
+def test_the_documented_shape_signed_the_same_way_is_recorded_and_its_pull_queued(client, webhook_connections, provider, body):
+    # The rows above change nothing because of their shape, not because of how they are signed or sent.
+    response = signed_post(client, provider, body)
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.connection, delivery.changes[0]["remote_id"]) == (webhook_connections[provider], body_remote_id(body))
+    assert OrmQ.objects.count() == 1
+
+
+def body_remote_id(body):
+    if isinstance(body, list):
+        return body[0]["intuitentityid"]
+    if "eventNotifications" in body:
+        return body["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+    if "events" in body:
+        return body["events"][0]["resourceId"]
+    return body["object_id"]
