@@ -20,7 +20,14 @@ from invoices.models import Customer, Invoice, Payment
 
 from . import services
 from .models import Connection, ExternalLink, Kind, Provider, SyncRun
-from .services.deposit import deposit_account_set
+from .providers.base import ProviderError, ReconnectRequired
+from .services.deposit import (
+    CHOSEN_BY_DEFAULT,
+    bank_accounts_of,
+    bank_accounts_refresh,
+    deposit_account_of,
+    deposit_account_set,
+)
 from .services.sync import RETRYABLE, sync_run_progress
 
 RECENT_RUNS = 5
@@ -115,7 +122,7 @@ def _panel_context(request, connection):
         "limitations": LIMITATIONS.get(connection.provider, []),
         "usable": connection.is_usable,
         "deposit": connection.provider in DEPOSIT_PROVIDERS,
-        "deposit_account_id": (connection.details or {}).get("deposit_account_id", ""),
+        **(_deposit_context(connection) if connection.provider in DEPOSIT_PROVIDERS else {}),
         "can_manage": request.membership.can_manage_integrations,
     }
 
@@ -179,16 +186,58 @@ def retry(request, provider):
     return _back(request, connection)
 
 
+def _deposit_context(connection):
+    """The deposit account part of the panel: the fetched bank accounts (the chosen one marked), the
+    choice, and whether the list was ever fetched."""
+    choice = deposit_account_of(connection)
+    chosen_id = choice["account"]["id"] if choice and choice["account"] else None
+    return {
+        "bank_accounts": [{**account, "selected": account["id"] == chosen_id} for account in bank_accounts_of(connection)],
+        "bank_accounts_fetched": bool((connection.details or {}).get("bank_accounts_fetched_at")),
+        "deposit_choice": choice,
+        "deposit_chosen_by_default": bool(choice and choice["chosen_by"] == CHOSEN_BY_DEFAULT),
+        "no_bank_account_message": no_bank_account_message(connection.provider_name),
+    }
+
+
 @organization_required
 @require_POST
 def deposit_account(request, provider):
-    """Xero and Wave: the account payments go into (owners and admins)."""
+    """Xero and Wave (owners and admins): choose the bank account payments go into
+    (`deposit_account_id`, one of the fetched list), or `action=refresh` to fetch the list again."""
     require_manager(request)
     connection = _connection(request, provider)
+    name = connection.provider_name
     try:
-        deposit_account_set(connection=connection, account_id=request.POST.get("deposit_account_id", ""))
+        if request.POST.get("action") == "refresh":
+            _bank_accounts_refresh(request, connection)
+        else:
+            deposit_account_set(connection=connection, account_id=request.POST.get("deposit_account_id", ""))
+            messages.success(request, f"Deposit account for {name} payments saved.")
     except ValidationError as exc:
         messages.error(request, _message(exc))
-    else:
-        messages.success(request, f"Deposit account for {connection.provider_name} payments saved.")
+    except ReconnectRequired as exc:
+        messages.error(request, exc.message)
+    except ProviderError as exc:
+        messages.error(
+            request, f"{name} could not be reached to list its bank accounts ({exc.message}). Try Refresh list again later."
+        )
     return redirect(reverse("integrations:index") + f"#{connection.provider}")
+
+
+def _bank_accounts_refresh(request, connection):
+    name = connection.provider_name
+    if connection.status == Connection.Status.RECONNECT_REQUIRED:
+        raise ReconnectRequired(name, provider=connection.provider)
+    if not connection.is_usable:
+        raise ValidationError(f"{name} is not connected.")
+    connection = bank_accounts_refresh(connection=connection)
+    count = len(bank_accounts_of(connection))
+    if count:
+        messages.success(request, f"{count} bank account{'s' if count != 1 else ''} fetched from {name}.")
+    else:
+        messages.warning(request, no_bank_account_message(name))
+
+
+def no_bank_account_message(name):
+    return f"{name} has no bank account to deposit payments to. Add one in {name}'s chart of accounts, then Refresh list."

@@ -72,7 +72,8 @@ class Company:
 
 @dataclass
 class Account:
-    """An income account, offered in the account mapping."""
+    """An account of the provider's chart: an income account (offered in the account mapping) or a
+    bank account (where payments are deposited, Xero and Wave)."""
 
     remote_id: str
     name: str
@@ -360,6 +361,11 @@ class ProviderAdapter:
         raise NotImplementedError
 
     def income_accounts(self) -> list[Account]:
+        raise NotImplementedError
+
+    def bank_accounts(self) -> list[Account]:
+        """The active accounts a payment can be deposited to, in the provider's order; `remote_id` is
+        what PaymentData.deposit_account_id takes. Only providers that need one (Xero, Wave)."""
         raise NotImplementedError
 
     # Reads

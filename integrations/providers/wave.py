@@ -123,6 +123,17 @@ query IncomeAccounts($businessId: ID!, $page: Int!) {
   }
 }
 """
+# Where payments can be deposited (invoicePaymentCreateManual's paymentAccountId): Cash & Bank accounts.
+BANK_ACCOUNTS_QUERY = """
+query BankAccounts($businessId: ID!, $page: Int!) {
+  business(id: $businessId) {
+    accounts(subtypes: [CASH_AND_BANK], isArchived: false, page: $page, pageSize: 100) {
+      pageInfo { currentPage totalPages }
+      edges { node { id name displayId isArchived subtype { value } } }
+    }
+  }
+}
+"""
 LIST_QUERIES = {
     "customer": f"""
 query Customers($businessId: ID!, $page: Int!, $modifiedAtAfter: DateTime, $email: String) {{
@@ -170,6 +181,7 @@ DOCUMENTS = {
     "Business": BUSINESS_QUERY,
     "Businesses": BUSINESSES_QUERY,
     "IncomeAccounts": ACCOUNTS_QUERY,
+    "BankAccounts": BANK_ACCOUNTS_QUERY,
     **{f"list:{kind}": query for kind, query in LIST_QUERIES.items()},
     **{f"fetch:{kind}": query for kind, query in FETCH_QUERIES.items()},
 }
@@ -264,11 +276,17 @@ class WaveAdapter(HttpAdapter):
             page += 1
 
     def income_accounts(self):
+        return self._accounts(ACCOUNTS_QUERY, default_type="INCOME")
+
+    def bank_accounts(self):
+        """Active Cash & Bank accounts, in Wave's order; `remote_id` is the account id that
+        `paymentAccountId` takes."""
+        return [account for account in self._accounts(BANK_ACCOUNTS_QUERY, default_type="CASH_AND_BANK") if account.active]
+
+    def _accounts(self, document, *, default_type):
         accounts, page = [], 1
         while True:
-            business = (
-                self.graphql(ACCOUNTS_QUERY, {"businessId": self.company_id, "page": page}, kind="account").get("business") or {}
-            )
+            business = self.graphql(document, {"businessId": self.company_id, "page": page}, kind="account").get("business") or {}
             connection = business.get("accounts") or {}
             for edge in connection.get("edges") or []:
                 node = edge.get("node") or {}
@@ -277,7 +295,7 @@ class WaveAdapter(HttpAdapter):
                         remote_id=str(node.get("id")),
                         name=node.get("name") or "",
                         code=node.get("displayId") or "",
-                        account_type=(node.get("subtype") or {}).get("value") or "INCOME",
+                        account_type=(node.get("subtype") or {}).get("value") or default_type,
                         active=not node.get("isArchived", False),
                     )
                 )

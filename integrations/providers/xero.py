@@ -141,6 +141,30 @@ class XeroAdapter(HttpAdapter):
             )
         return accounts
 
+    def bank_accounts(self):
+        """Where payments can be deposited: active accounts of Type BANK, then other active accounts
+        with EnablePaymentsToAccount (Xero accepts a payment into either), each in Xero's order.
+        `remote_id` is the AccountID: a bank account need not have a Code, and a Code can be edited
+        in Xero while the AccountID stays."""
+        banks, enabled = [], []
+        for row in self._get("Accounts", kind="account").get("Accounts") or []:
+            if row.get("Status", "ACTIVE") != "ACTIVE":
+                continue
+            is_bank = row.get("Type") == "BANK"
+            if not is_bank and str(row.get("EnablePaymentsToAccount")).lower() != "true":
+                continue
+            remote_id = str(row.get("AccountID") or row.get("Code") or "")
+            if not remote_id:
+                continue
+            account = Account(
+                remote_id=remote_id,
+                name=row.get("Name") or "",
+                code=row.get("Code") or "",
+                account_type=row.get("Type") or "",
+            )
+            (banks if is_bank else enabled).append(account)
+        return banks + enabled
+
     # --- reads ----------------------------------------------------------------------------------
 
     def fetch(self, kind, remote_id):

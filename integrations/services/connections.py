@@ -6,6 +6,8 @@ a callback whose state is missing, replayed, too old or issued for another organ
 before any code is exchanged. Reconnecting updates the same Connection row, so every ExternalLink,
 mapping and cursor survives and nothing is created twice afterwards. Connecting another company of the
 same provider while records are linked to the first one is refused: they would point at the wrong books.
+Once a Xero or Wave connection is stored, its bank accounts are fetched and the first becomes the default
+deposit account when none is chosen (services.deposit).
 """
 
 import json
@@ -22,6 +24,7 @@ from ..models import Connection, Credential, ExternalLink, IncomeAccount, ItemAc
 from ..providers.base import Company, ProviderError, TokenSet
 from ..providers.config import provider_config
 from ..providers.registry import adapter_class, build_adapter
+from . import deposit
 
 PENDING_SESSION_KEY = "integrations_pending_choice"
 PENDING_MAX_AGE = 15 * 60
@@ -148,10 +151,17 @@ def connection_choose(*, organization, provider, user, session, company_id):
     return connection_save(organization=organization, provider=provider, tokens=token_set, company=chosen, user=user)
 
 
-@transaction.atomic
 def connection_save(*, organization, provider, tokens: TokenSet, company: Company, user=None):
     """Store a grant for `company` as the organization's connection to `provider` (created, or the
-    existing row reconnected: links, mappings and cursors are kept)."""
+    existing row reconnected: links, mappings and cursors are kept). Then, for Xero and Wave, fetch
+    the bank accounts and choose the default deposit account if none is chosen (best effort, after
+    the commit: a provider that cannot be asked does not undo the connection)."""
+    connection = _connection_store(organization=organization, provider=provider, tokens=tokens, company=company, user=user)
+    return deposit.deposit_account_default(connection=connection)
+
+
+@transaction.atomic
+def _connection_store(*, organization, provider, tokens, company, user):
     _check_provider(provider)
     _lock_credential(Credential.objects.filter(connection__organization=organization, connection__provider=provider))
     connection = Connection.objects.select_for_update().filter(organization=organization, provider=provider).first()
@@ -194,6 +204,7 @@ def _forget_company_data(connection):
     connection.default_income_account = None
     IncomeAccount.objects.filter(connection=connection).delete()
     connection.wizard = {}
+    connection.details = {k: v for k, v in (connection.details or {}).items() if k not in deposit.DETAIL_KEYS}
 
 
 def connection_disconnect(*, connection, forget_records=False):

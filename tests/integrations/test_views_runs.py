@@ -3,11 +3,16 @@
 end, recent runs, failed records with Retry (one or all), Wave's limits, the deposit account."""
 
 import pytest
+import responses as responses_lib
 from django.urls import reverse
 
 from integrations import tasks
 from integrations.models import Connection, ExternalLink, SyncRun
+from integrations.providers.base import TokenSet
+from integrations.providers.config import provider_config
+from integrations.tokens import credential_store
 from tests.factories import ConnectionFactory, InvoiceFactory, ItemFactory, MembershipFactory
+from tests.integrations.providers.test_xero import XERO_CHART
 from tests.integrations.sync.conftest import _close_throttle_connections, book, connection, enqueued, fake  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -166,15 +171,138 @@ def test_quickbooks_has_no_limitations_and_no_deposit_account_choice(staff_clien
     assert "cannot do" not in html and "Deposit account" not in html
 
 
-def test_a_manager_chooses_the_deposit_account_of_xero(staff_client, organization):
-    xero = ConnectionFactory(organization=organization, provider="xero")
-    assert "Payments are not sent to Xero until a deposit account is chosen." in panel(staff_client, "xero")
+XERO_ACCOUNTS = f"{provider_config('xero').api_url}/api.xro/2.0/Accounts"
+SAVINGS, CARD = "ebd06280-af70-4bed-97c6-7451a454ad85", "5040915e-8ce7-4177-8d08-fde416232f18"
 
-    staff_client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": " 090 "})
+
+@pytest.fixture
+def mocked():
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def xero(organization):
+    connection = ConnectionFactory(organization=organization, provider="xero")
+    credential_store(connection=connection, tokens=TokenSet(access_token="access", refresh_token="refresh", expires_in=3600))
+    return connection
+
+
+def deposit_post(client, provider="xero", **data):
+    return client.post(reverse("integrations:deposit_account", args=[provider]), data)
+
+
+def test_refresh_list_offers_xeros_bank_accounts_and_chooses_the_first(staff_client, xero, mocked):
+    html = panel(staff_client, "xero")
+    assert "Xero's bank accounts have not been fetched yet." in html and ">Refresh list</button>" in html
+    assert "Payments are not sent to Xero until a deposit account is chosen." in html
+    mocked.get(XERO_ACCOUNTS, json=XERO_CHART)
+
+    deposit_post(staff_client, action="refresh")
+
+    html = panel(staff_client, "xero")
+    assert "3 bank accounts fetched from Xero." in html
+    assert '<select name="deposit_account_id"' in html and "disabled" not in html
+    assert f'<option value="{SAVINGS}" selected>Business Savings Account (091)</option>' in html
+    assert f'<option value="{CARD}">Card Clearing</option>' in html
+    assert "Sales" not in html and "Choose a bank account…" not in html
+    assert "Chosen for you: the first bank account in Xero." in html
+    xero.refresh_from_db()
+    assert xero.details["deposit_account_id"] == SAVINGS
+
+
+def test_a_manager_chooses_another_bank_account_from_the_list(staff_client, xero, mocked):
+    mocked.get(XERO_ACCOUNTS, json=XERO_CHART)
+    deposit_post(staff_client, action="refresh")
+
+    deposit_post(staff_client, deposit_account_id=CARD)
 
     xero.refresh_from_db()
-    assert xero.details["deposit_account_id"] == "090"
-    assert 'value="090"' in panel(staff_client, "xero")
+    assert xero.details["deposit_account_id"] == CARD
+    html = panel(staff_client, "xero")
+    assert "Deposit account for Xero payments saved." in html
+    assert f'<option value="{CARD}" selected>Card Clearing</option>' in html
+    assert f'<option value="{SAVINGS}">' in html and "Chosen for you" not in html
+
+
+@pytest.mark.parametrize("tampered", ["090", "7d05a53d-613d-4eb2-a2fc-dcb6adb80b80", ""])
+def test_a_tampered_deposit_account_is_refused_and_nothing_changes(staff_client, xero, mocked, tampered):
+    mocked.get(XERO_ACCOUNTS, json=XERO_CHART)
+    deposit_post(staff_client, action="refresh")
+    xero.refresh_from_db()
+    before = dict(xero.details)
+
+    deposit_post(staff_client, deposit_account_id=tampered)
+
+    xero.refresh_from_db()
+    assert xero.details == before
+    html = panel(staff_client, "xero")
+    assert "saved" not in html
+    assert "That is not one of Xero&#x27;s bank accounts" in html or "Choose the bank account Xero payments" in html
+
+
+def test_refresh_list_says_when_xero_has_no_bank_account(staff_client, xero, mocked):
+    mocked.get(XERO_ACCOUNTS, json={"Accounts": [XERO_CHART["Accounts"][0]]})
+
+    deposit_post(staff_client, action="refresh")
+
+    html = panel(staff_client, "xero")
+    message = "Xero has no bank account to deposit payments to. Add one in Xero&#x27;s chart of accounts, then Refresh list."
+    assert html.count(message) == 2  # the message of the refresh, and the panel's own line
+    assert "<select" not in html
+    assert "Payments are not sent to Xero until a deposit account is chosen." in html
+
+
+def test_refresh_list_says_when_xero_cannot_be_reached(staff_client, xero, mocked):
+    mocked.get(XERO_ACCOUNTS, status=503, body="Service Unavailable")
+
+    deposit_post(staff_client, action="refresh")
+
+    html = panel(staff_client, "xero")
+    assert "Xero could not be reached to list its bank accounts" in html and "Try Refresh list again later." in html
+    xero.refresh_from_db()
+    assert "bank_accounts" not in xero.details
+
+
+def test_refresh_list_shows_the_reconnect_message_when_the_grant_is_gone(staff_client, xero, mocked):
+    credential_store(connection=xero, tokens=TokenSet(access_token="old", refresh_token="dead", expires_in=0))
+    mocked.post(provider_config("xero").token_url, status=400, json={"error": "invalid_grant"})
+
+    deposit_post(staff_client, action="refresh")
+
+    xero.refresh_from_db()
+    assert xero.status == Connection.Status.RECONNECT_REQUIRED
+    html = panel(staff_client, "xero")
+    assert "Your Xero connection has expired. Go to Settings → Integrations → Reconnect Xero." in html
+    assert ">Refresh list</button>" not in html  # nothing to refresh until reconnected
+
+
+def test_an_account_code_typed_before_shows_as_its_account(staff_client, xero, mocked):
+    xero.details = {"deposit_account_id": "091"}
+    xero.save()
+    assert "Payments are not sent" not in panel(staff_client, "xero")
+    mocked.get(XERO_ACCOUNTS, json=XERO_CHART)
+
+    deposit_post(staff_client, action="refresh")
+
+    html = panel(staff_client, "xero")
+    assert f'<option value="{SAVINGS}" selected>Business Savings Account (091)</option>' in html
+    xero.refresh_from_db()
+    assert xero.details["deposit_account_id"] == "091"
+
+
+def test_a_choice_gone_from_the_provider_asks_for_another(staff_client, xero, mocked):
+    xero.details = {"deposit_account_id": "13918178-849a-4823-9a31-57b7eac713d7"}  # archived in Xero since
+    xero.save()
+    mocked.get(XERO_ACCOUNTS, json=XERO_CHART)
+
+    deposit_post(staff_client, action="refresh")
+
+    html = panel(staff_client, "xero")
+    assert '<option value="" selected>Choose a bank account…</option>' in html
+    assert "is not among Xero's bank accounts: choose one from the list." in html
+    xero.refresh_from_db()
+    assert xero.details["deposit_account_id"] == "13918178-849a-4823-9a31-57b7eac713d7"  # never overwritten
 
 
 def test_staff_cannot_change_the_deposit_account(client, organization):
@@ -182,10 +310,13 @@ def test_staff_cannot_change_the_deposit_account(client, organization):
     client.force_login(MembershipFactory(organization=organization, role="staff").user)
 
     response = client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": "090"})
+    refresh = client.post(reverse("integrations:deposit_account", args=["xero"]), {"action": "refresh"})
 
-    assert response.status_code == 403
+    assert response.status_code == refresh.status_code == 403
     xero.refresh_from_db()
-    assert "deposit_account_id" not in xero.details
+    assert "deposit_account_id" not in xero.details and "bank_accounts" not in xero.details
+    html = panel(client, "xero")
+    assert "<select" not in html and "Refresh list" not in html
 
 
 def test_quickbooks_refuses_a_deposit_account_choice(staff_client, connection):

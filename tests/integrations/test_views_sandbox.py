@@ -1,10 +1,11 @@
 """The staff pages against the sandbox over HTTP: Sync Now's progress bar reaches 100% for a real run
-to Xero (deposit account chosen on the card), then the invoice panel resyncs a payment."""
+to Xero (deposit account fetched and chosen on the card), then the invoice panel resyncs a payment."""
 
 import pytest
 from django.urls import reverse
 
 from integrations.models import ExternalLink, SyncRun
+from integrations.sandbox.models import SandboxObject
 from invoices import services as invoice_services
 from tests.integrations.sync.conftest import enqueued  # noqa: F401
 from tests.integrations.sync.test_sandbox_end_to_end import (  # noqa: F401
@@ -22,7 +23,11 @@ def test_sync_now_and_invoice_resync_reach_xero_through_the_pages(connect, enque
     connection = connect("xero")
     connection.details = {}
     connection.save(update_fields=["details"])
-    staff_client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": "090"})
+    staff_client.post(reverse("integrations:deposit_account", args=["xero"]), {"action": "refresh"})
+    connection.refresh_from_db()
+    bank = SandboxObject.objects.get(company__external_id=connection.company_id, kind="account", data__Type="BANK")
+    assert connection.details["deposit_account_id"] == bank.object_id  # the sandbox's only bank account, by AccountID
+    staff_client.post(reverse("integrations:deposit_account", args=["xero"]), {"deposit_account_id": bank.object_id})
     items = make_items(organization, 12)
     invoice = sent_invoice(organization, items[:2])
 

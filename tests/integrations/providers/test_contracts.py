@@ -104,6 +104,31 @@ def test_every_xero_request_body_validates_against_the_openapi_spec(mocked, make
         xero_openapi.validate_request(RequestsOpenAPIRequest(request))
 
 
+def test_xero_bank_accounts_are_read_as_the_openapi_spec_answers(mocked, make_adapter, xero_openapi):
+    """The spec's own example answer of GET /Accounts, and a chart with every case the filter tells
+    apart (test_xero.XERO_CHART), both valid answers by the spec; the request too."""
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    from .test_xero import XERO_CHART
+
+    example = xero_openapi.spec / "paths" / "/Accounts" / "get" / "responses" / "200" / "content" / "application/json" / "example"
+    url = "https://api.xero.com/api.xro/2.0/Accounts"
+    mocked.get(url, json=example.read_value())
+    mocked.get(url, json=XERO_CHART)
+    adapter = make_adapter("xero")
+
+    from_example = adapter.bank_accounts()
+    adapter.bank_accounts()
+
+    assert [(a.remote_id, a.name, a.code) for a in from_example] == [
+        ("ebd06280-af70-4bed-97c6-7451a454ad85", "Business Savings Account", "091")
+    ]
+    for call in mocked.calls:
+        request = RequestsOpenAPIRequest(requests.Request("GET", call.request.url, headers=dict(call.request.headers)))
+        xero_openapi.validate_request(request)
+        xero_openapi.validate_response(request, RequestsOpenAPIResponse(call.response))
+
+
 def test_the_xero_contract_check_catches_a_bad_body(xero_openapi):
     from openapi_core.contrib.requests import RequestsOpenAPIRequest
     from openapi_core.validation.request.exceptions import InvalidRequestBody
@@ -168,6 +193,16 @@ def test_every_wave_request_sent_validates_with_its_variables(mocked, make_adapt
     } <= names
     for body in bodies:
         check_wave_document(wave_schema, body["query"], body["variables"])
+
+
+def test_the_wave_bank_accounts_request_validates_with_its_variables(mocked, make_adapter, wave_schema):
+    connection = {"pageInfo": {"currentPage": 1, "totalPages": 1}, "edges": []}
+    mocked.post("https://gql.waveapps.com/graphql/public", json={"data": {"business": {"accounts": connection}}})
+
+    make_adapter("wave").bank_accounts()
+
+    body = json.loads(mocked.calls[0].request.body)
+    check_wave_document(wave_schema, body["query"], body["variables"])
 
 
 def test_the_wave_contract_check_catches_bad_variables(wave_schema):

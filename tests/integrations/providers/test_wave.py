@@ -183,6 +183,43 @@ def test_changed_filters_by_modified_at_and_pages(mocked, make_adapter):
     assert records[0].updated_at == datetime.datetime(2025, 3, 2, 10, tzinfo=datetime.UTC)
 
 
+def account_page(number, total, *nodes):
+    connection = {"pageInfo": {"currentPage": number, "totalPages": total}, "edges": [{"node": node} for node in nodes]}
+    return {"data": {"business": {"accounts": connection}}}
+
+
+def account(id, name, display_id, *, archived=False):
+    return {"id": id, "name": name, "displayId": display_id, "isArchived": archived, "subtype": {"value": "CASH_AND_BANK"}}
+
+
+def test_bank_accounts_ask_for_cash_and_bank_accounts_page_by_page(mocked, make_adapter):
+    adapter = make_adapter("wave")
+    mocked.post(URL, json=account_page(1, 2, account("QWNjb3VudDo1", "Cash on Hand", None)))
+    mocked.post(URL, json=account_page(2, 2, account("QWNjb3VudDo2", "Business Checking", "1010")))
+
+    accounts = adapter.bank_accounts()
+
+    assert [(a.remote_id, a.name, a.code) for a in accounts] == [
+        ("QWNjb3VudDo1", "Cash on Hand", ""),
+        ("QWNjb3VudDo2", "Business Checking", "1010"),
+    ]
+    assert [operation(c) for c in mocked.calls] == ["BankAccounts", "BankAccounts"]
+    assert "subtypes: [CASH_AND_BANK]" in sent(mocked.calls[0])["query"]
+    assert [sent(c)["variables"] for c in mocked.calls] == [{"businessId": BUSINESS, "page": p} for p in (1, 2)]
+
+
+def test_an_archived_bank_account_is_not_offered(mocked, make_adapter):
+    adapter = make_adapter("wave")
+    mocked.post(
+        URL,
+        json=account_page(
+            1, 1, account("QWNjb3VudDo3", "Closed Account", "1020", archived=True), account("QWNjb3VudDo1", "Cash on Hand", None)
+        ),
+    )
+
+    assert [a.name for a in adapter.bank_accounts()] == ["Cash on Hand"]
+
+
 def test_wave_has_no_webhooks_to_verify():
     assert WaveAdapter.verify_webhook(body=b"{}", headers={}, secret="x") is False
 

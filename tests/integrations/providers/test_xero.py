@@ -219,6 +219,63 @@ def test_income_accounts_are_the_revenue_accounts(mocked, make_adapter):
     assert [(a.remote_id, a.name) for a in adapter.income_accounts()] == [("200", "Sales")]
 
 
+# GET /Accounts as xero_accounting.yaml shows it (its example's bank account), with what the bank
+# account filter must tell apart: an archived bank account, a current asset with payments enabled
+# (Xero accepts payments into it), one without, and a bank account without a Code.
+XERO_CHART = {
+    "Accounts": [
+        {"AccountID": "7d05a53d-613d-4eb2-a2fc-dcb6adb80b80", "Code": "200", "Name": "Sales", "Type": "REVENUE",
+         "Status": "ACTIVE", "Class": "REVENUE", "TaxType": "OUTPUT2", "EnablePaymentsToAccount": False},
+        {"AccountID": "ceef66a5-a545-413b-9312-78a53caadbc4", "Code": "610", "Name": "Petty Cash Float", "Type": "CURRENT",
+         "Status": "ACTIVE", "Class": "ASSET", "TaxType": "NONE", "EnablePaymentsToAccount": True},
+        {"AccountID": "ebd06280-af70-4bed-97c6-7451a454ad85", "Code": "091", "Name": "Business Savings Account",
+         "Type": "BANK", "Status": "ACTIVE", "Class": "ASSET", "TaxType": "NONE", "EnablePaymentsToAccount": False,
+         "BankAccountNumber": "0209087654321050", "BankAccountType": "BANK", "CurrencyCode": "NZD"},
+        {"AccountID": "13918178-849a-4823-9a31-57b7eac713d7", "Code": "092", "Name": "Old Checking", "Type": "BANK",
+         "Status": "ARCHIVED", "Class": "ASSET", "TaxType": "NONE", "EnablePaymentsToAccount": False,
+         "BankAccountNumber": "0209087654321051", "BankAccountType": "BANK", "CurrencyCode": "NZD"},
+        {"AccountID": "5040915e-8ce7-4177-8d08-fde416232f18", "Name": "Card Clearing", "Type": "BANK",
+         "Status": "ACTIVE", "Class": "ASSET", "TaxType": "NONE", "EnablePaymentsToAccount": False,
+         "BankAccountNumber": "4111", "BankAccountType": "CREDITCARD", "CurrencyCode": "NZD"},
+        {"AccountID": "3d09fd49-434d-4c18-a57b-831663ab70d2", "Code": "620", "Name": "Prepayments", "Type": "CURRENT",
+         "Status": "ACTIVE", "Class": "ASSET", "TaxType": "NONE", "EnablePaymentsToAccount": False},
+    ]
+}  # fmt: skip
+
+
+def test_bank_accounts_are_the_active_bank_accounts_then_those_that_take_payments(mocked, make_adapter):
+    adapter = make_adapter("xero")
+    mocked.get(f"{BASE}/Accounts", json=XERO_CHART)
+
+    accounts = adapter.bank_accounts()
+
+    assert [(a.remote_id, a.name, a.code) for a in accounts] == [
+        ("ebd06280-af70-4bed-97c6-7451a454ad85", "Business Savings Account", "091"),
+        ("5040915e-8ce7-4177-8d08-fde416232f18", "Card Clearing", ""),
+        ("ceef66a5-a545-413b-9312-78a53caadbc4", "Petty Cash Float", "610"),
+    ]
+    call = mocked.calls[0]
+    assert call.request.method == "GET" and call.request.headers["xero-tenant-id"] == COMPANY_IDS["xero"]
+
+
+def test_a_bank_account_chosen_from_the_list_is_sent_by_account_id(mocked, make_adapter):
+    adapter = make_adapter("xero")
+    mocked.get(f"{BASE}/Accounts", json=XERO_CHART)
+    mocked.put(f"{BASE}/Payments", json={"Payments": [{"PaymentID": "p1", "StatusAttributeString": "OK"}]})
+
+    chosen = adapter.bank_accounts()[0].remote_id
+    adapter.push_one("payment", push("payment", payment(invoice_id="130", deposit=chosen), 9))
+
+    assert sent(mocked.calls[1])["Payments"][0]["Account"] == {"AccountID": "ebd06280-af70-4bed-97c6-7451a454ad85"}
+
+
+def test_an_organisation_without_a_bank_account_has_none_to_offer(mocked, make_adapter):
+    adapter = make_adapter("xero")
+    mocked.get(f"{BASE}/Accounts", json={"Accounts": [XERO_CHART["Accounts"][0], XERO_CHART["Accounts"][-1]]})
+
+    assert adapter.bank_accounts() == []
+
+
 def test_changed_sends_if_modified_since_and_pages(mocked, make_adapter):
     adapter = make_adapter("xero")
     full = [{"ContactID": f"c{i}", "Name": f"C{i}", "UpdatedDateUTC": "/Date(1741255200000+0000)/"} for i in range(100)]
