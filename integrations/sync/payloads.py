@@ -16,6 +16,7 @@ building a batch's payloads costs no query per record.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from decimal import Decimal
 
@@ -45,7 +46,13 @@ class NeedsMapping(NotSendable):
 
 
 def payload_hash(data):
-    """Stable sha256 of a neutral payload (the same function the pull uses for no-echo)."""
+    """Stable sha256 of a neutral payload (the same function the pull uses for no-echo).
+
+    A payment's deposit account is left out: it is a setting of the connection that says where the
+    money of payments not yet sent goes. Changing it must not send every recorded payment again (Xero
+    refuses to change a recorded payment, and the money already went where it went)."""
+    if isinstance(data, PaymentData) and data.deposit_account_id:
+        data = dataclasses.replace(data, deposit_account_id="")
     return data_hash(data)
 
 

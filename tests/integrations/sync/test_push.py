@@ -302,3 +302,24 @@ def test_the_payment_that_settles_an_invoice_does_not_send_the_invoice_again(con
     before = len(book.requests)
     sync(connection)
     assert book.requests[before:] == [("single", "payment")]
+
+
+def test_changing_the_deposit_account_leaves_recorded_payments_alone_and_applies_to_new_ones(connection, book, sync):
+    """The deposit account is where the money of a payment not yet sent goes: a payment already in the
+    provider is not sent again (Xero refuses to change a recorded payment)."""
+    connection.details = {"deposit_account_id": "090"}
+    connection.save(update_fields=["details"])
+    invoice = InvoiceFactory(organization=connection.organization, lines=[(None, Decimal("1"), Decimal("100.00"))])
+    first = invoice_services.payment_record(invoice=invoice, amount="30.00", date=datetime.date.today())
+    sync(connection)
+    requests_before = len(book.requests)
+    connection.details = {"deposit_account_id": "091"}
+    connection.save(update_fields=["details"])
+
+    run = sync(connection)
+
+    assert run.done == 0 and len(book.requests) == requests_before
+    assert links(connection, "payment").get(local_id=first.pk).status == S.SYNCED
+    invoice_services.payment_record(invoice=invoice, amount="20.00", date=datetime.date.today())
+    sync(connection)
+    assert sorted(p.data.deposit_account_id for p in book.of("payment")) == ["090", "091"]
