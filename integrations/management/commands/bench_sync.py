@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from integrations.bench import measure
-from integrations.bench.catalog import catalog_create
+from integrations.bench.catalog import catalog_create, catalog_items
 from integrations.bench.floor import floor_for
 from integrations.bench.sandbox import control, minted_adapter, organization_connect, sandbox_reset
 from integrations.bench.server import sandbox_server
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         sandbox_reset(base_url=url, provider=provider, single_ms=single_ms, batch_ms=batch_ms)
         organization, connection, _ = organization_connect(base_url=url, provider=provider)
         try:
-            items = catalog_create(organization=organization, count=n, provider=provider)
+            catalog_create(organization=organization, count=n, provider=provider)
             before = control(url, provider)
             self.stderr.write("Syncing…")
             cpu0 = measure.cpu_seconds()
@@ -139,7 +139,7 @@ class Command(BaseCommand):
                 "cpu_ms_per_record": round(cpu * 1000 / n, 3),
             }
             if not options["skip_comparisons"]:
-                result.update(self._comparisons(url, provider, items, options, wall))
+                result.update(self._comparisons(url, provider, catalog_items(organization), options, wall))
             if options["workers"]:
                 result.update(self._workers(url, provider, options, wall))
             return result

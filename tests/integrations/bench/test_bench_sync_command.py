@@ -95,7 +95,7 @@ def test_it_can_measure_our_sync_only_and_keep_the_organization(sandbox):
 
 @pytest.mark.parametrize("limit", [100, 50])
 def test_the_catalog_has_distinct_names_and_codes_beyond_the_demo_universe(limit):
-    rows = bench_items(9000, name_limit=limit)
+    rows = list(bench_items(9000, name_limit=limit))
     assert len(rows) == 9000
     assert len({name.lower() for name, *_ in rows}) == 9000
     assert len({code for _, code, *_ in rows}) == 9000
