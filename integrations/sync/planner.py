@@ -12,8 +12,10 @@ Which records take part: customers and items all; invoices once SENT or PAID (dr
 VOID invoices only when they already have a remote copy (that copy is voided; a void invoice never
 sent is skipped); payments recorded here (Payment.source == "": imported payments are never pushed).
 
-Planning a kind loads its records, their links and the dependency links in a few queries whatever the
-number of records; the hash of every record is computed in memory.
+Planning a kind goes in chunks of CHUNK records by id (keyset): each chunk loads its records and their
+links in a fixed handful of queries whatever its size (the dependency links once per kind), and the
+hash of every record is computed in memory. Only the chunk being sent is held, so memory stays flat
+however large the catalog.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from invoices.models import Customer, Invoice, Payment
 
 from ..models import ExternalLink, Kind
 from .payloads import NotSendable, PayloadBuilder, idempotency_key, payload_hash
+from .recording import links_create
 
 KINDS = (Kind.CUSTOMER, Kind.ITEM, Kind.INVOICE, Kind.PAYMENT)  # dependency order
+# Records planned at once: a chunk's records, links and payloads are held while it is sent, so the
+# memory of a push does not grow with the catalog.
+CHUNK = 500
 S = ExternalLink.Status
 
 
@@ -82,25 +88,60 @@ def records(connection, kind, ids=None):
     return qs.order_by("pk")
 
 
+def plan_chunks(connection, kind, builder: PayloadBuilder, *, ids=None, size=None):
+    """Candidates of `kind` that are out of date, in local id order, one chunk of at most `size`
+    records at a time (keyset by id): a chunk costs one query for its records (plus their prefetches)
+    and one for their links, whatever its size, and only the chunk asked for is held."""
+    size = size or CHUNK
+    qs = records(connection, kind)
+    if ids is None:
+        parts = _keyset(qs, size)
+    else:
+        wanted = sorted(set(ids))
+        parts = (list(qs.filter(pk__in=wanted[i : i + size])) for i in range(0, len(wanted), size))
+    for objs in parts:
+        if not objs:
+            continue
+        links = ExternalLink.objects.filter(connection=connection, kind=kind, local_id__in=[obj.pk for obj in objs])
+        by_id = {link.local_id: link for link in links}
+        chunk = [cand for obj in objs if (cand := _candidate(connection, kind, builder, obj, by_id.get(obj.pk)))]
+        if chunk:
+            yield chunk
+
+
+def _keyset(qs, size):
+    after = None
+    while True:
+        objs = list((qs if after is None else qs.filter(pk__gt=after))[:size])
+        if objs:
+            yield objs
+        if len(objs) < size:
+            return
+        after = objs[-1].pk
+
+
 def plan_kind(connection, kind, builder: PayloadBuilder, *, ids=None):
-    """Candidates of `kind` that are out of date, in local id order."""
-    links = {link.local_id: link for link in ExternalLink.objects.filter(connection=connection, kind=kind)}
-    out = []
-    for obj in records(connection, kind, ids):
-        link = links.get(obj.pk)
-        if kind == Kind.INVOICE and obj.status == Invoice.Status.VOID and not (link and link.remote_id):
-            continue  # never sent: nothing to void remotely
-        cand = Candidate(kind=kind, obj=obj, link=link)
-        try:
-            cand.data = builder.build(kind, obj)
-        except NotSendable as exc:
-            cand.not_sendable = exc
-        else:
-            cand.hash = payload_hash(cand.data)
-            cand.key = idempotency_key(connection_id=connection.pk, kind=kind, local_id=obj.pk, payload_hash=cand.hash)
-        if _out_of_date(cand):
-            out.append(cand)
-    return out
+    """Candidates of `kind` that are out of date, in local id order (all at once: for small scopes)."""
+    return [cand for chunk in plan_chunks(connection, kind, builder, ids=ids) for cand in chunk]
+
+
+def count_out_of_date(connection, kind, builder: PayloadBuilder, *, ids=None):
+    """How many records of `kind` are out of date, planned chunk by chunk without keeping them."""
+    return sum(len(chunk) for chunk in plan_chunks(connection, kind, builder, ids=ids))
+
+
+def _candidate(connection, kind, builder, obj, link):
+    if kind == Kind.INVOICE and obj.status == Invoice.Status.VOID and not (link and link.remote_id):
+        return None  # never sent: nothing to void remotely
+    cand = Candidate(kind=kind, obj=obj, link=link)
+    try:
+        cand.data = builder.build(kind, obj)
+    except NotSendable as exc:
+        cand.not_sendable = exc
+    else:
+        cand.hash = payload_hash(cand.data)
+        cand.key = idempotency_key(connection_id=connection.pk, kind=kind, local_id=obj.pk, payload_hash=cand.hash)
+    return cand if _out_of_date(cand) else None
 
 
 def _out_of_date(cand):
@@ -123,14 +164,7 @@ def ensure_links(connection, candidates):
     missing = [c for c in candidates if c.link is None]
     if not missing:
         return
-    ExternalLink.objects.bulk_create(
-        [ExternalLink(connection=connection, kind=c.kind, local_id=c.local_id, status=S.PENDING) for c in missing],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    kind = missing[0].kind
-    created = ExternalLink.objects.filter(connection=connection, kind=kind, local_id__in=[c.local_id for c in missing])
-    by_id = {link.local_id: link for link in created}
+    by_id = links_create(connection, missing[0].kind, [c.local_id for c in missing])
     for c in missing:
         c.link = by_id[c.local_id]
 
@@ -151,4 +185,4 @@ def expand_ids(connection, ids):
 
 def has_work(connection, builder: PayloadBuilder, kinds=KINDS):
     """True when any record of `kinds` is out of date (what the sweep asks before starting a run)."""
-    return any(plan_kind(connection, kind, builder) for kind in kinds)
+    return any(next(plan_chunks(connection, kind, builder), None) for kind in kinds)

@@ -70,7 +70,7 @@ from ..providers.base import (
 )
 from .audit import redact
 from .payloads import PayloadBuilder, label, payload_hash
-from .planner import KINDS, ensure_links, plan_kind
+from .planner import KINDS, count_out_of_date, ensure_links, plan_chunks
 from .recording import events_create, links_save, run_counters_save
 from .throttle import BudgetSpent, close_connections_of
 
@@ -85,6 +85,11 @@ MAX_THREADS = 10
 # natural key) are looked up first.
 UNIQUE_NAME_KINDS = (Kind.ITEM, Kind.CUSTOMER)
 WAIT_STEP = 0.5  # longest the scheduler sleeps before looking at the throttle again
+# Outcomes of finished requests are recorded together (one statement for links, one for events, one
+# for the run) once this many wait or the oldest waited this long: single requests finish one by one
+# about 30 a second, and recording each alone cost most of the push's CPU.
+RECORD_RECORDS = 60
+RECORD_SECONDS = 1.0
 
 
 class StopRun(Exception):
@@ -155,6 +160,10 @@ class Pusher:
         self.tally = Tally()
         self._find_takes_local_id = None
         self._sizes = {}
+        self._not_before = {}  # throttle kind -> time.monotonic() before which no slot of it can free
+        self._unrecorded = []  # outcomes of finished requests not recorded yet, and their stats
+        self._unrecorded_stats = UnitStats()
+        self._unrecorded_since = 0.0
         self.sleep = time.sleep
         # (kind, remote id) -> local id it belongs to: a look-up never links a remote record that is
         # already someone else's (two customers with one name). Workers add what they create.
@@ -166,7 +175,7 @@ class Pusher:
 
     def estimate(self, kinds, ids):
         """How many records look out of date now (for the run's progress total)."""
-        return sum(len(plan_kind(self.connection, k, self.builder, ids=(ids or {}).get(k) if ids else None)) for k in kinds)
+        return sum(count_out_of_date(self.connection, k, self.builder, ids=(ids or {}).get(k) if ids else None) for k in kinds)
 
     def push(self, kinds=KINDS, ids=None):
         """Push every out-of-date record of `kinds` (limited to `ids` {kind: [...]} when given).
@@ -186,25 +195,20 @@ class Pusher:
     def _push_kind(self, kind, ids):
         for dep in KINDS:
             self.builder.forget(dep)
-        cands = plan_kind(self.connection, kind, self.builder, ids=ids)
-        if not cands:
-            return True
-        ensure_links(self.connection, cands)
-        with self._owner_lock:
-            for local_id, link in self.builder.links(kind).items():
-                if link.remote_id:
-                    self._owner[(kind, link.remote_id)] = local_id
-        quiet = [c for c in cands if c.not_sendable is not None or c.unchanged]
-        for start in range(0, len(quiet), 200):
-            self._record(kind, [self._quiet(c) for c in quiet[start : start + 200]], UnitStats())
-        queue = deque(c for c in cands if c.not_sendable is None and not c.unchanged)
-        singles = deque(c for c in queue if c.uncertain)
-        queue = deque(c for c in queue if not c.uncertain)
+        self._load_owners(kind)
+        chunks = plan_chunks(self.connection, kind, self.builder, ids=ids)
+        queue, singles = deque(), deque()
         threads = max(1, min(MAX_THREADS, self.adapter_class.max_in_flight))
+        # Plan the next chunk while this many records still wait, so the requests never wait for it.
+        low = 2 * threads * self._batch_size(kind)
+        planning = self._plan_more(kind, chunks, queue, singles, low)
         stop = None
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"sync-{self.connection.pk}") as pool:
             inflight = {}
-            while (queue or singles or inflight) and stop is None:
+            while (queue or singles or inflight or planning) and stop is None:
+                self._record_finished(kind)
+                if planning:
+                    planning = self._plan_more(kind, chunks, queue, singles, low)
                 pause, out_of_time = 0.0, False
                 while (queue or singles) and len(inflight) < threads:
                     unit = self._next_unit(kind, queue, singles)
@@ -219,9 +223,13 @@ class Pusher:
                 if not inflight:
                     if out_of_time:
                         break
-                    self.sleep(min(pause, WAIT_STEP))
+                    if queue or singles:
+                        self.sleep(min(pause, WAIT_STEP))
                     continue
                 timeout = min(pause, WAIT_STEP) if pause else None
+                if self._unrecorded:
+                    due = max(0.0, self._unrecorded_since + RECORD_SECONDS - time.monotonic())
+                    timeout = due if timeout is None else min(timeout, due)
                 done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     inflight.pop(future)
@@ -230,19 +238,47 @@ class Pusher:
                     except StopRun as exc:
                         stop = stop or exc
                         continue
-                    self._record(kind, outcomes, stats)
+                    self._finished(outcomes, stats)
             for future in list(inflight):  # stopping: let what is in flight finish and record it
                 try:
                     outcomes, stats = future.result()
-                    self._record(kind, outcomes, stats)
+                    self._finished(outcomes, stats)
                 except StopRun as exc:
                     stop = stop or exc
+            self._record_finished(kind, now=True)
         close_connections_of(self._worker_threads)
         if stop is not None:
             raise stop
         left = len(queue) + len(singles)
         self.tally.deferred += left
-        return left == 0 and not self._deferred_in(kind)
+        return left == 0 and not planning and not self._deferred_in(kind)
+
+    def _load_owners(self, kind):
+        """Who owns each remote id of `kind` already linked here (tuples only, not link objects)."""
+        rows = ExternalLink.objects.filter(connection=self.connection, kind=kind, remote_id__isnull=False).values_list(
+            "remote_id", "local_id"
+        )
+        with self._owner_lock:
+            for remote_id, local_id in rows.iterator(chunk_size=2000):
+                if remote_id:
+                    self._owner[(kind, remote_id)] = local_id
+
+    def _plan_more(self, kind, chunks, queue, singles, low):
+        """Plans chunks until at least `low` records wait to be sent: links are created for them and
+        the ones that need no request (blocked, needs mapping, already current) are recorded. False
+        when every chunk of the kind is planned."""
+        while len(queue) + len(singles) < low:
+            cands = next(chunks, None)
+            if cands is None:
+                return False
+            ensure_links(self.connection, cands)
+            quiet = [c for c in cands if c.not_sendable is not None or c.unchanged]
+            for start in range(0, len(quiet), 200):
+                self._record(kind, [self._quiet(c) for c in quiet[start : start + 200]], UnitStats())
+            for c in cands:
+                if c.not_sendable is None and not c.unchanged:
+                    (singles if c.uncertain else queue).append(c)
+        return True
 
     def _deferred_in(self, kind):
         return self.tally.outcomes.get((kind, "deferred"), 0) > 0
@@ -279,11 +315,22 @@ class Pusher:
         return None if self._out_of_time(seconds) else max(float(seconds), 0.01)
 
     def _reserve(self, throttle_kind):
-        """Take a slot for the next request now, or say how long until one may free."""
+        """Take a slot for the next request now, or say how long until one may free. The wait the
+        throttle gives is remembered and it is not asked again before (each question is a few database
+        round trips): a full window's oldest request only leaves it then (other processes can only
+        take slots meanwhile, never free them earlier), and for requests in flight the throttle itself
+        says when to look again."""
         try_acquire = getattr(self.throttle, "try_acquire", None)
         if try_acquire is None:
             return "unthrottled", 0.0
-        return try_acquire(throttle_kind)
+        now = time.monotonic()
+        not_before = self._not_before.get(throttle_kind, 0.0)
+        if now < not_before:
+            return None, not_before - now
+        token, wait = try_acquire(throttle_kind)
+        if not token:
+            self._not_before[throttle_kind] = now + wait
+        return token, wait
 
     def _batch_size(self, kind):
         if kind not in self._sizes:
@@ -548,6 +595,27 @@ class Pusher:
         return Outcome(cand, S.SYNCED, "skip", remote_id=link.remote_id, remote_version=link.remote_version)
 
     # --- recording (main thread) ----------------------------------------------------------------
+
+    def _finished(self, outcomes, stats):
+        """Keep a finished unit's outcomes for the next recording."""
+        if not self._unrecorded:
+            self._unrecorded_since = time.monotonic()
+        self._unrecorded.extend(outcomes)
+        total = self._unrecorded_stats
+        total.requests += stats.requests
+        total.batches += stats.batches
+        total.throttled += stats.throttled
+        total.fallbacks += stats.fallbacks
+
+    def _record_finished(self, kind, now=False):
+        """Record the kept outcomes when enough wait, the oldest waited long enough, or `now`."""
+        if not self._unrecorded and not self._unrecorded_stats.requests:
+            return
+        due = time.monotonic() >= self._unrecorded_since + RECORD_SECONDS
+        if now or due or len(self._unrecorded) >= RECORD_RECORDS:
+            outcomes, stats = self._unrecorded, self._unrecorded_stats
+            self._unrecorded, self._unrecorded_stats = [], UnitStats()
+            self._record(kind, outcomes, stats)
 
     def _record(self, kind, outcomes, stats):
         now = timezone.now()
