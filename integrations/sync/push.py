@@ -7,8 +7,15 @@ got, and a record whose dependency failed is marked blocked with the reason inst
 Requests: records go in batches of `adapter.batch_size(kind)` (QuickBooks /batch of 30, Xero arrays of
 50; one per request for FreshBooks and Wave), several in flight at once up to the adapter's
 `max_in_flight`. Each worker thread has its own adapter (own HTTP session); only the main thread
-touches the ORM for sync state, so a batch costs a fixed handful of queries (one bulk update of its
-links, one insert of its events, one update of the run) whatever its size.
+touches the ORM for sync state. A batch is recorded as soon as it is back; single requests are
+recorded together, once RECORD_RECORDS outcomes wait or the oldest waited RECORD_SECONDS (and always
+before the kind ends or the execution stops); either way in a fixed handful of statements whatever
+their number (one update of the links, one insert of the events, one update of the run:
+integrations.sync.recording).
+
+Planning: a kind is planned a chunk at a time (planner.plan_chunks), the next chunk while enough
+records still wait to keep every thread busy, so only a few chunks are held whatever the catalog's
+size.
 
 Failures, per record:
 - a whole batch fails (BatchFailed): that batch falls back to one request per record. The batch may
@@ -72,7 +79,7 @@ from .audit import redact
 from .payloads import PayloadBuilder, label, payload_hash
 from .planner import KINDS, count_out_of_date, ensure_links, plan_chunks
 from .recording import events_create, links_save, run_counters_save
-from .throttle import BudgetSpent, close_connections_of
+from .throttle import BudgetSpent, applies, close_connections_of, slack
 
 logger = logging.getLogger(__name__)
 S = ExternalLink.Status
@@ -85,10 +92,11 @@ MAX_THREADS = 10
 # natural key) are looked up first.
 UNIQUE_NAME_KINDS = (Kind.ITEM, Kind.CUSTOMER)
 WAIT_STEP = 0.5  # longest the scheduler sleeps before looking at the throttle again
-# Outcomes of finished requests are recorded together (one statement for links, one for events, one
-# for the run) once this many wait or the oldest waited this long: single requests finish one by one
-# about 30 a second, and recording each alone cost most of the push's CPU.
-RECORD_RECORDS = 60
+# Outcomes of single requests are recorded together (one statement for links, one for events, one
+# for the run) once this many wait or the oldest waited this long: they finish one by one about 30 a
+# second, and recording each alone cost most of the push's CPU. A batch is recorded as soon as it is
+# back (with the single requests' outcomes waiting then).
+RECORD_RECORDS = 30
 RECORD_SECONDS = 1.0
 
 
@@ -161,6 +169,8 @@ class Pusher:
         self._find_takes_local_id = None
         self._sizes = {}
         self._not_before = {}  # throttle kind -> time.monotonic() before which no slot of it can free
+        # limit -> when this pusher took each slot counting against it (time.monotonic(), oldest first)
+        self._own_slots = {limit: deque() for limit in adapter_class.limits}
         self._unrecorded = []  # outcomes of finished requests not recorded yet, and their stats
         self._unrecorded_stats = UnitStats()
         self._unrecorded_since = 0.0
@@ -239,6 +249,8 @@ class Pusher:
                         stop = stop or exc
                         continue
                     self._finished(outcomes, stats)
+                    if stats.batches:
+                        self._record_finished(kind, now=True)  # a batch is recorded as soon as it is back
             for future in list(inflight):  # stopping: let what is in flight finish and record it
                 try:
                     outcomes, stats = future.result()
@@ -315,22 +327,38 @@ class Pusher:
         return None if self._out_of_time(seconds) else max(float(seconds), 0.01)
 
     def _reserve(self, throttle_kind):
-        """Take a slot for the next request now, or say how long until one may free. The wait the
-        throttle gives is remembered and it is not asked again before (each question is a few database
-        round trips): a full window's oldest request only leaves it then (other processes can only
-        take slots meanwhile, never free them earlier), and for requests in flight the throttle itself
-        says when to look again."""
+        """Take a slot for the next request now, or say how long until one may free. The throttle is
+        not asked (each question is a few database round trips) when the answer is sure to be no:
+        - before the wait it last gave for this kind is over: a full window's oldest request only
+          leaves it then (other processes can only take slots, never free them earlier; for requests
+          in flight the throttle itself says when to look again);
+        - when the slots this pusher took itself already fill one of the kind's windows (the
+          throttle counts at least those, and a slot's start only ever moves later)."""
         try_acquire = getattr(self.throttle, "try_acquire", None)
         if try_acquire is None:
             return "unthrottled", 0.0
         now = time.monotonic()
-        not_before = self._not_before.get(throttle_kind, 0.0)
-        if now < not_before:
-            return None, not_before - now
+        wait = max(self._not_before.get(throttle_kind, 0.0) - now, self._own_windows_wait(throttle_kind, now))
+        if wait > 0:
+            return None, wait
         token, wait = try_acquire(throttle_kind)
-        if not token:
+        if token:
+            for limit, starts in self._own_slots.items():
+                if applies(limit, throttle_kind):
+                    starts.append(now)
+        else:
             self._not_before[throttle_kind] = now + wait
         return token, wait
+
+    def _own_windows_wait(self, throttle_kind, now):
+        wait = 0.0
+        for limit, starts in self._own_slots.items():
+            window = limit.seconds + slack(limit.seconds)  # as long as the throttle's
+            while starts and starts[0] <= now - window:
+                starts.popleft()
+            if applies(limit, throttle_kind) and len(starts) >= limit.count:
+                wait = max(wait, starts[-limit.count] + window - now)
+        return wait
 
     def _batch_size(self, kind):
         if kind not in self._sizes:

@@ -73,3 +73,41 @@ def test_finished_single_requests_are_recorded_together(connection, book, monkey
     assert (run.done, run.succeeded, run.requests) == (45, 45, 45)
     assert SyncEvent.objects.filter(run=run, outcome="ok").count() == 45
     assert ExternalLink.objects.filter(connection=connection, kind="item", status="synced").count() == 45
+
+
+class OnePerRequest(FakeAdapter):
+    batch_sizes = {"item": 1}
+    limits = (Limit("any", 3, 60),)
+
+
+class AlwaysFree:
+    def __init__(self):
+        self.asked = 0
+
+    def try_acquire(self, kind):
+        self.asked += 1
+        return f"slot-{self.asked}", 0.0
+
+    def release(self, token):
+        pass
+
+
+def test_the_throttle_is_not_asked_when_our_own_requests_fill_a_window(connection, book):
+    """Three a minute: after three requests of ours the answer can only be no, so it is not asked;
+    the budget ends the execution and the rest is left for the continuation."""
+    ItemFactory.create_batch(10, organization=connection.organization)
+    throttle = AlwaysFree()
+    run = SyncRun.objects.create(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    p = push.Pusher(
+        connection=connection,
+        run=run,
+        adapter_factory=lambda: OnePerRequest(book),
+        adapter_class=OnePerRequest,
+        throttle=throttle,
+        deadline=time.monotonic() + 5,
+    )
+    tally = p.push(kinds=["item"])
+    assert not tally.complete
+    assert throttle.asked == 3
+    assert len(book.creates) == 3
+    assert ExternalLink.objects.filter(connection=connection, kind="item", status="synced").count() == 3
