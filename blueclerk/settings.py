@@ -180,6 +180,9 @@ for _p in ("QUICKBOOKS", "XERO", "FRESHBOOKS", "WAVE"):
         "scopes": env.list(f"{_p}_SCOPES", default=[]),
         "webhook_secret": env.str(f"{_p}_WEBHOOK_SECRET", default="sandbox-webhook-key" if PROVIDER_SANDBOX else ""),
     }
+# FreshBooks instant updates: register webhook callbacks at SITE_URL/webhooks/freshbooks/ when a
+# FreshBooks connection is made (integrations.services.freshbooks_webhooks). false: the pull alone.
+FRESHBOOKS_WEBHOOKS = env.bool("FRESHBOOKS_WEBHOOKS", default=True)
 
 LOGGING = {
     "version": 1,

@@ -88,6 +88,18 @@ def webhook_confirm(connection_id):
     return bool(connection) and webhooks.verifier_confirm(connection=connection)
 
 
+def freshbooks_webhooks_register(connection_id):
+    """Register a FreshBooks connection's webhook callbacks (best effort; see
+    integrations.services.freshbooks_webhooks)."""
+    from .models import Connection
+    from .services import freshbooks_webhooks
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "no connection"
+    return "registered" if freshbooks_webhooks.callbacks_register(connection=connection) else "not registered"
+
+
 def connections_keep_alive():
     """Every few hours: refresh connections whose refresh token would die unused, and mark those
     whose grant is gone (their admins are told once). See integrations.tokens.keep_alive."""

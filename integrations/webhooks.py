@@ -10,9 +10,10 @@ Signatures (constant-time comparisons):
   legacy `{"eventNotifications": [...]}` and CloudEvents (a JSON array, mandatory from 2026).
 - Xero `x-xero-signature` = base64(HMAC-SHA256(webhook key, raw body)). An "intent to receive" check is
   a signed delivery with no events: answer 200; unsigned or badly signed: 401, empty body either way.
-- FreshBooks: form posts. Registering a callback makes FreshBooks post `name=callback.verify` with a
-  `verifier`; we keep it as pending and a task confirms it with FreshBooks (only the genuine verifier
-  is accepted there), which makes it the connection's signing key. Deliveries carry
+- FreshBooks: form posts. Registering a callback (services.freshbooks_webhooks) makes FreshBooks post
+  `name=callback.verify` with a `verifier`; we keep it as pending and a task confirms it with FreshBooks
+  (only the genuine verifier is accepted there), which makes it a signing key of the connection: each
+  callback has its own verifier, and any confirmed one may sign. Deliveries carry
   `X-FreshBooks-Hmac-SHA256` = base64(HMAC-SHA256(verifier, JSON of the form data)) per FreshBooks'
   documentation; a signature over the raw body is accepted too.
 
@@ -35,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Connection, Kind, Provider, WebhookDelivery
+from .providers.base import ProviderError
 from .providers.config import provider_config
 
 logger = logging.getLogger(__name__)
@@ -218,12 +220,14 @@ def _freshbooks(body, headers):
             provider="freshbooks",
             verification={"account": account, "callback_id": callback_id, "verifier": form["verifier"]},
         )
-    verifier = details.get("webhook_verifier", "")
     signature = headers.get("x-freshbooks-hmac-sha256", "")
     signed_form = json.dumps({k: str(v) for k, v in form.items()}).encode()
-    if not (
+    # Each callback has its own verifier, and a delivery is signed with the verifier of the callback
+    # that sent it: any confirmed verifier of the connection may sign.
+    if not any(
         signature_matches(secret=verifier, message=signed_form, signature=signature)
         or signature_matches(secret=verifier, message=body, signature=signature)
+        for verifier in confirmed_verifiers(details)
     ):
         raise WebhookRejected("Bad FreshBooks signature.")
     shape = _Shape("freshbooks")
@@ -355,8 +359,12 @@ def delivery_record(*, delivery):
         v = delivery.verification
         with transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=_connection("freshbooks", v["account"]).pk)
+            pending = dict(connection.details.get("webhook_pending_verifiers") or {})
+            pending[v["callback_id"]] = v["verifier"]
             connection.details = {
                 **connection.details,
+                "webhook_pending_verifiers": pending,
+                # The latest one, as before callbacks were registered several at a time.
                 "webhook_pending_verifier": v["verifier"],
                 "webhook_pending_callback_id": v["callback_id"],
             }
@@ -387,28 +395,58 @@ def deliveries_processed(*, changes):
 
 
 def verifier_confirm(*, connection, adapter=None):
-    """Confirm a FreshBooks callback's pending verifier with FreshBooks; once it accepts, the verifier
-    becomes the key that signs this connection's deliveries. Returns True when confirmed."""
-    details = dict(connection.details or {})
-    verifier = details.get("webhook_pending_verifier")
-    callback_id = details.get("webhook_pending_callback_id")
-    if not verifier or not callback_id:
+    """Confirm the FreshBooks callbacks' pending verifiers with FreshBooks; once it accepts one, that
+    verifier signs the deliveries of its callback. Returns True when at least one was confirmed. A
+    verifier FreshBooks refuses stays pending and its error is raised after the others were tried."""
+    pending = _pending_verifiers(connection.details or {})
+    if not pending:
         return False
     if adapter is None:
         from .sync.pull import adapter_for
 
         adapter = adapter_for(connection)
-    adapter.confirm_webhook(callback_id=callback_id, verifier=verifier)
-    with transaction.atomic():
-        connection = Connection.objects.select_for_update().get(pk=connection.pk)
-        details = dict(connection.details or {})
-        if details.get("webhook_pending_verifier") != verifier:
-            return False  # a newer verification arrived meanwhile: its own task confirms it
-        details["webhook_verifier"] = details.pop("webhook_pending_verifier")
-        details.pop("webhook_pending_callback_id", None)
-        connection.details = details
-        connection.save(update_fields=["details", "updated_at"])
-    return True
+    confirmed, failure = False, None
+    for callback_id, verifier in pending.items():
+        try:
+            adapter.confirm_webhook(callback_id=callback_id, verifier=verifier)
+        except ProviderError as exc:
+            failure = failure or exc
+            continue
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=connection.pk)
+            details = dict(locked.details or {})
+            if _pending_verifiers(details).get(callback_id) != verifier:
+                continue  # a newer verification arrived meanwhile: its own task confirms it
+            waiting = {k: v for k, v in (details.get("webhook_pending_verifiers") or {}).items() if k != callback_id}
+            details["webhook_pending_verifiers"] = waiting
+            if details.get("webhook_pending_callback_id") == callback_id:
+                details.pop("webhook_pending_verifier", None)
+                details.pop("webhook_pending_callback_id", None)
+            details["webhook_verifiers"] = {**(details.get("webhook_verifiers") or {}), callback_id: verifier}
+            details["webhook_verifier"] = verifier
+            locked.details = details
+            locked.save(update_fields=["details", "updated_at"])
+            confirmed = True
+    if failure is not None:
+        raise failure
+    return confirmed
+
+
+def _pending_verifiers(details):
+    """{callback_id: verifier} waiting for FreshBooks' confirmation (the single pending pair of
+    connections that received their verification before callbacks were registered several at a time)."""
+    pending = {str(k): v for k, v in (details.get("webhook_pending_verifiers") or {}).items() if v}
+    if details.get("webhook_pending_verifier") and details.get("webhook_pending_callback_id"):
+        pending.setdefault(str(details["webhook_pending_callback_id"]), details["webhook_pending_verifier"])
+    return pending
+
+
+def confirmed_verifiers(details):
+    """Every verifier FreshBooks confirmed for this connection's callbacks."""
+    found = [v for v in (details.get("webhook_verifiers") or {}).values() if v]
+    if details.get("webhook_verifier") and details["webhook_verifier"] not in found:
+        found.append(details["webhook_verifier"])
+    return found
 
 
 # --- Enqueueing --------------------------------------------------------------------------------------

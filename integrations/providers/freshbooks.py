@@ -15,6 +15,7 @@ import datetime
 import re
 import time
 import zoneinfo
+from dataclasses import dataclass
 
 from .base import (
     AuthenticationFailed,
@@ -330,6 +331,50 @@ class FreshBooksAdapter(HttpAdapter):
         }
 
     # --- webhooks -------------------------------------------------------------------------------
+    # The callbacks API lives under /events/account/{account_id}/events/callbacks (not /accounting)
+    # and answers errors in the newer `{"errno", "message", "details": [...]}` shape (SDK fixtures
+    # create_callback_response__validation_error.json, get_callback_response__not_found.json).
+
+    @property
+    def callbacks_url(self):
+        return f"{self.config.api_url}/events/account/{self.company_id}/events/callbacks"
+
+    def _events_call(self, method, path="", *, params=None, json_body=None):
+        answer = self._send(method, f"{self.callbacks_url}{path}", kind="webhook", params=params, json_body=json_body)
+        if freshbooks_errors(answer.data):
+            raise self._error_for(answer)
+        if answer.data is None and method == "DELETE":  # 204 No Content
+            return {}
+        return result_of(answer.data, provider=self.name)
+
+    def register_webhook(self, uri, event):
+        """Create a callback (POST `{"callback": {"event", "uri"}}`) and return its id as text.
+        FreshBooks then posts `name=callback.verify` with a verifier to `uri`. RecordRejected when
+        FreshBooks refuses the event or the uri (422, the message names the field)."""
+        result = self._events_call("POST", json_body={"callback": {"event": event, "uri": uri}})
+        callback = parse_callback(result.get("callback"))
+        if callback is None:
+            raise MalformedResponse("FreshBooks answered without the callback.", provider=self.name, body=result)
+        return callback.callback_id
+
+    def webhook_callbacks(self):
+        """Every callback of the account ([WebhookCallback], all pages)."""
+        callbacks, page = [], 1
+        while True:
+            result = self._events_call("GET", params={"page": page, "per_page": PER_PAGE})
+            callbacks += [c for c in map(parse_callback, result.get("callbacks") or []) if c is not None]
+            if page >= int(result.get("pages") or 1):
+                return callbacks
+            page += 1
+
+    def delete_webhook(self, callback_id):
+        """Delete a callback; NotFound when it is already gone."""
+        self._events_call("DELETE", f"/{callback_id}")
+
+    def resend_webhook_verification(self, callback_id):
+        """Ask FreshBooks to post the callback's verifier again (PUT `{"callback": {"resend": true}}`).
+        FreshBooks sends nothing for a callback that is already verified."""
+        self._events_call("PUT", f"/{callback_id}", json_body={"callback": {"resend": True}})
 
     def confirm_webhook(self, *, callback_id, verifier):
         """Send a callback's verifier back (PUT /events/account/{id}/events/callbacks/{callback_id} with
@@ -351,6 +396,28 @@ class FreshBooksAdapter(HttpAdapter):
 
 
 # --- parsing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookCallback:
+    """One registered callback as FreshBooks lists it."""
+
+    callback_id: str
+    event: str
+    uri: str
+    verified: bool
+
+
+def parse_callback(row):
+    """A callback of the SDK fixtures' shape (`callbackid`, `event`, `uri`, `verified`), or None."""
+    if not isinstance(row, dict) or row.get("callbackid") in (None, ""):
+        return None
+    return WebhookCallback(
+        callback_id=str(row["callbackid"]),
+        event=str(row.get("event") or ""),
+        uri=str(row.get("uri") or ""),
+        verified=row.get("verified") is True,
+    )
 
 
 def freshbooks_errors(data):

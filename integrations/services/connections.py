@@ -7,7 +7,8 @@ before any code is exchanged. Reconnecting updates the same Connection row, so e
 mapping and cursor survives and nothing is created twice afterwards. Connecting another company of the
 same provider while records are linked to the first one is refused: they would point at the wrong books.
 Once a Xero or Wave connection is stored, its bank accounts are fetched and the first becomes the default
-deposit account when none is chosen (services.deposit).
+deposit account when none is chosen (services.deposit); once a FreshBooks connection is stored, its
+webhook callbacks are registered in a task, and deleted again on disconnect (services.freshbooks_webhooks).
 """
 
 import json
@@ -24,7 +25,7 @@ from ..models import Connection, Credential, ExternalLink, IncomeAccount, ItemAc
 from ..providers.base import Company, ProviderError, TokenSet
 from ..providers.config import provider_config
 from ..providers.registry import adapter_class, build_adapter
-from . import deposit
+from . import deposit, freshbooks_webhooks
 
 PENDING_SESSION_KEY = "integrations_pending_choice"
 PENDING_MAX_AGE = 15 * 60
@@ -155,8 +156,10 @@ def connection_save(*, organization, provider, tokens: TokenSet, company: Compan
     """Store a grant for `company` as the organization's connection to `provider` (created, or the
     existing row reconnected: links, mappings and cursors are kept). Then, for Xero and Wave, fetch
     the bank accounts and choose the default deposit account if none is chosen (best effort, after
-    the commit: a provider that cannot be asked does not undo the connection)."""
+    the commit: a provider that cannot be asked does not undo the connection); for FreshBooks, enqueue
+    the registration of its webhook callbacks (services.freshbooks_webhooks)."""
     connection = _connection_store(organization=organization, provider=provider, tokens=tokens, company=company, user=user)
+    freshbooks_webhooks.callbacks_register_later(connection=connection)
     return deposit.deposit_account_default(connection=connection)
 
 
@@ -204,7 +207,8 @@ def _forget_company_data(connection):
     connection.default_income_account = None
     IncomeAccount.objects.filter(connection=connection).delete()
     connection.wizard = {}
-    connection.details = {k: v for k, v in (connection.details or {}).items() if k not in deposit.DETAIL_KEYS}
+    company_keys = (*deposit.DETAIL_KEYS, *freshbooks_webhooks.DETAIL_KEYS)
+    connection.details = {k: v for k, v in (connection.details or {}).items() if k not in company_keys}
 
 
 def connection_disconnect(*, connection, forget_records=False):
@@ -218,7 +222,9 @@ def connection_disconnect(*, connection, forget_records=False):
             refresh_token = crypto.decrypt(credential.refresh_token_encrypted)
         except crypto.TokenDecryptionFailed:
             refresh_token = ""
-    # HTTP outside the transaction: a slow provider must not hold the row.
+    # HTTP outside the transaction: a slow provider must not hold the row. FreshBooks callbacks go
+    # first, while the grant still works.
+    freshbooks_webhooks.callbacks_delete(connection=connection)
     oauth.revoke(connection.provider, token=refresh_token)
     with transaction.atomic():
         _lock_credential(Credential.objects.filter(connection_id=connection.pk))
