@@ -127,6 +127,7 @@ class Command(BaseCommand):
                 "fallbacks": run.fallbacks,
                 "continuations": run.continuations,
                 "throttled": report.get("throttled", 0),
+                "throttled_by": report.get("throttled_by", {}),
                 "throttled_seen_by_us": run.throttled,
                 "max_in_flight": report.get("max_in_flight"),
                 "largest_batch": report.get("largest_batch"),
@@ -220,6 +221,7 @@ class Command(BaseCommand):
                 "single_throughput_per_s": round(single, 2),
                 "workers_throughput_ratio": round(total / single, 2) if single else None,
                 "workers_throttled": report.get("throttled", 0),
+                "workers_throttled_by": report.get("throttled_by", {}),
                 "workers_max_in_flight": report.get("max_in_flight"),
             }
         finally:
@@ -239,7 +241,7 @@ class Command(BaseCommand):
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["requests_by_kind"].items()) if v)
         w(f"  requests: {r['requests']} pushes ({r['batches']} batches); sandbox counted by kind: {kinds}")
         w(
-            f"  fallbacks: {r['fallbacks']}; 429s received: {r['throttled']}; largest batch {r['largest_batch']}; "
+            f"  fallbacks: {r['fallbacks']}; 429s received: {r['throttled']}{_by(r['throttled_by'])}; largest batch {r['largest_batch']}; "
             f"most in flight {r['max_in_flight']}"
         )
         w(
@@ -270,7 +272,7 @@ class Command(BaseCommand):
                 f"{r['workers_synced']} synced, {r['workers_failed']} failed ({', '.join(r['workers_statuses'])}); "
                 f"{r['workers_throughput_per_s']} records/s = {r['workers_throughput_ratio']}x one organization "
                 f"({r['single_throughput_per_s']} records/s, measured above in this process); "
-                f"429s {r['workers_throttled']}, most in flight {r['workers_max_in_flight']}"
+                f"429s {r['workers_throttled']}{_by(r['workers_throttled_by'])}, most in flight {r['workers_max_in_flight']}"
             )
         if options["json"]:
             w(json.dumps(r, sort_keys=True, default=str))
@@ -278,3 +280,10 @@ class Command(BaseCommand):
 
 def _delta(before, after):
     return {k: after.get(k, 0) - before.get(k, 0) for k in after}
+
+
+def _by(throttled_by):
+    """ " (per_second 3, in_flight 1)": which of the sandbox's limits refused, when any did."""
+    if not throttled_by:
+        return ""
+    return " (" + ", ".join(f"{limit} {count}" for limit, count in sorted(throttled_by.items())) + ")"
