@@ -152,6 +152,19 @@ class ServiceSavedAdminForm(forms.ModelForm):
             apply_service_errors(self, error)
 
 
+class ReadOnlyAdmin:
+    """View only: no add, change or delete (the services own these rows' rules)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ServiceSavedAdmin:
     """Mixin for a ModelAdmin whose form is a ServiceSavedAdminForm (the form already saved)."""
 

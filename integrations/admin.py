@@ -13,6 +13,7 @@ here: the registered Item and Invoice admins are replaced by subclasses carrying
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from blueclerk import admin as blueclerk_admin
 from blueclerk.admin import OrganizationScopedAdmin, scope_to_user
 from catalog.models import Item
 from invoices.models import Invoice
@@ -38,20 +39,22 @@ def _has_sync_permission(request):
     return request.user.has_perm("integrations.change_connection")
 
 
-class ReadOnlyAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
+class ReadOnlyAdmin(OrganizationScopedAdmin, blueclerk_admin.ReadOnlyAdmin, admin.ModelAdmin):
     """Shows rows only: the services own every write."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_sync_permission(self, request):
         return _has_sync_permission(request)
+
+    def for_each_connection(self, request, connections, act, done):
+        """`act(connection)` on each, through its service; `done(connection, result)` words the success.
+        A refusal becomes an error message in the service's words and the others still go."""
+        for connection in connections:
+            try:
+                result = act(connection)
+            except (ValidationError, ProviderError) as error:
+                self.message_user(request, f"{connection}: {_refusal(error)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: {done(connection, result)}", messages.SUCCESS)
 
 
 @admin.register(Connection)
@@ -61,33 +64,30 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Sync now", permissions=["sync"])
     def sync_now(self, request, queryset):
-        for connection in queryset:
-            try:
-                run = services.sync_now(connection=connection, requested_by=request.user)
-            except (ValidationError, ProviderError) as error:
-                self.message_user(request, f"{connection}: {_refusal(error)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{connection}: sync queued (run {run.pk}).", messages.SUCCESS)
+        self.for_each_connection(
+            request,
+            queryset,
+            lambda connection: services.sync_now(connection=connection, requested_by=request.user),
+            lambda connection, run: f"sync queued (run {run.pk}).",
+        )
 
     @admin.action(description="Refresh token", permissions=["sync"])
     def refresh_token(self, request, queryset):
-        for connection in queryset:
-            try:
-                get_access_token(connection, force_refresh=True)  # the token itself is never shown
-            except (ValidationError, ProviderError) as error:
-                self.message_user(request, f"{connection}: {_refusal(error)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{connection}: token refreshed.", messages.SUCCESS)
+        self.for_each_connection(
+            request,
+            queryset,
+            lambda connection: get_access_token(connection, force_refresh=True),  # the token is never shown
+            lambda connection, token: "token refreshed.",
+        )
 
     @admin.action(description="Disconnect", permissions=["sync"])
     def disconnect(self, request, queryset):
-        for connection in queryset:
-            try:
-                services.connection_disconnect(connection=connection)
-            except (ValidationError, ProviderError) as error:
-                self.message_user(request, f"{connection}: {_refusal(error)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{connection}: disconnected.", messages.SUCCESS)
+        self.for_each_connection(
+            request,
+            queryset,
+            lambda connection: services.connection_disconnect(connection=connection),
+            lambda connection, _: "disconnected.",
+        )
 
 
 @admin.register(ExternalLink)
@@ -101,15 +101,14 @@ class ExternalLinkAdmin(ReadOnlyAdmin):
         by_connection = {}
         for link in queryset.select_related("connection"):
             by_connection.setdefault(link.connection, []).append(link.pk)
-        for connection, link_ids in by_connection.items():
-            try:
-                run = services.sync_retry(connection=connection, link_ids=link_ids, requested_by=request.user)
-            except (ValidationError, ProviderError) as error:
-                self.message_user(request, f"{connection}: {_refusal(error)}", messages.ERROR)
-            else:
-                self.message_user(
-                    request, f"{connection}: {len(link_ids)} record(s) queued for retry (run {run.pk}).", messages.SUCCESS
-                )
+        self.for_each_connection(
+            request,
+            by_connection,
+            lambda connection: services.sync_retry(
+                connection=connection, link_ids=by_connection[connection], requested_by=request.user
+            ),
+            lambda connection, run: f"{len(by_connection[connection])} record(s) queued for retry (run {run.pk}).",
+        )
 
 
 @admin.register(SyncRun)

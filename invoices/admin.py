@@ -8,7 +8,7 @@ below; an admin edit would bypass them.
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from blueclerk.admin import OrganizationScopedAdmin, ServiceSavedAdmin, ServiceSavedAdminForm
+from blueclerk.admin import OrganizationScopedAdmin, ReadOnlyAdmin, ServiceSavedAdmin, ServiceSavedAdminForm
 
 from . import services
 from .models import Customer, Invoice, InvoiceLine, Payment
@@ -35,19 +35,6 @@ class CustomerAdmin(OrganizationScopedAdmin, ServiceSavedAdmin, admin.ModelAdmin
     search_fields = ["display_name", "company", "email", "phone"]
     list_select_related = ["organization"]
     readonly_fields = ["created_at", "updated_at"]
-
-
-class ReadOnlyAdmin:
-    """View only: no add, change or delete (the services own these rows' rules)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class InvoiceLineInline(OrganizationScopedAdmin, ReadOnlyAdmin, admin.TabularInline):
