@@ -37,7 +37,6 @@ from .serializers import (
     RunProgressSerializer,
 )
 from .services.sync import RETRYABLE, sync_run_progress
-from .views_runs import not_retryable_message
 
 
 def _connections(user):
@@ -219,8 +218,8 @@ class FailureRetry(APIView):
         if request.data.get("link") is not None:
             if not _is_id(request.data["link"]):
                 raise ApiValidationError({"link": ["Choose a record to retry."]})
-            link = get_object_or_404(ExternalLink, connection=connection, pk=request.data["link"])
-            if link.status not in RETRYABLE:
-                raise ApiValidationError({"link": [not_retryable_message(link)]})
-            link_ids = [link.pk]
-        return _started(_call(services.sync_retry, connection, link_ids=link_ids, requested_by=request.user))
+            link_ids = [get_object_or_404(ExternalLink, connection=connection, pk=request.data["link"]).pk]
+        try:
+            return _started(_call(services.sync_retry, connection, link_ids=link_ids, requested_by=request.user))
+        except ApiValidationError as exc:
+            raise ApiValidationError({"link": exc.detail["detail"]} if link_ids else exc.detail) from exc

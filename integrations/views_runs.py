@@ -101,11 +101,6 @@ def failed_records(connection, limit=FAILED_SHOWN):
     return links
 
 
-def not_retryable_message(link):
-    """Why Retry refuses a record that is not waiting on a person (synced, pending, uncertain...)."""
-    return f"This record is {link.get_status_display().lower()}: only failed, blocked and unmapped records are retried."
-
-
 def _panel_context(request, connection):
     runs = list(SyncRun.objects.filter(connection=connection).order_by("-created_at", "-id")[:RECENT_RUNS])
     # The bar follows the active run, else it keeps showing how the latest run ended.
@@ -174,11 +169,7 @@ def retry(request, provider):
         if not link_id.isdigit():
             messages.error(request, "Choose a record to retry.")
             return _back(request, connection)
-        link = get_object_or_404(ExternalLink, connection=connection, pk=int(link_id))
-        if link.status not in RETRYABLE:
-            messages.error(request, not_retryable_message(link))
-            return _back(request, connection)
-        link_ids = [link.pk]
+        link_ids = [get_object_or_404(ExternalLink, connection=connection, pk=int(link_id)).pk]
     try:
         services.sync_retry(connection=connection, link_ids=link_ids, requested_by=request.user)
     except ValidationError as exc:

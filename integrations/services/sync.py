@@ -101,12 +101,21 @@ def items_sync_unmapped(*, connection, requested_by=None):
 
 
 @transaction.atomic
+def not_retryable_message(link):
+    """Why Retry refuses a record that is not waiting on a person (synced, pending, uncertain...)."""
+    return f"This record is {link.get_status_display().lower()}: only failed, blocked and unmapped records are retried."
+
+
 def sync_retry(*, connection, link_ids=None, requested_by=None):
     """Try failed, blocked and needs-mapping records again: all of them, or the links `link_ids`.
     Uncertain records stay uncertain (they are looked up before anything is created)."""
     _check_usable(connection)
     links = ExternalLink.objects.filter(connection=connection, status__in=RETRYABLE)
     if link_ids is not None:
+        waiting = ExternalLink.objects.filter(connection=connection, pk__in=list(link_ids)).exclude(status__in=RETRYABLE)
+        refused = waiting.first()
+        if refused is not None:
+            raise ValidationError(not_retryable_message(refused))
         links = links.filter(pk__in=list(link_ids))
     ids = {}
     for kind, local_id in links.values_list("kind", "local_id"):
