@@ -24,9 +24,7 @@ answers 400 with the reason and records nothing. Never a 500: a provider retries
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import logging
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from django.utils import timezone
 from .models import Connection, Kind, Provider, WebhookDelivery
 from .providers.base import ProviderError
 from .providers.config import provider_config
+from .providers.http import hmac_signature_matches
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +79,6 @@ class Delivery:
     verification: dict | None = None
 
 
-# --- Signatures --------------------------------------------------------------------------------------
-
-
-def signature_matches(*, secret, message, signature):
-    if not secret or not signature:
-        return False
-    expected = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace"))
-
-
 # --- Parsing -----------------------------------------------------------------------------------------
 
 
@@ -107,7 +96,7 @@ def delivery_parse(*, provider, body, headers):
 
 def _quickbooks(body, headers):
     secret = provider_config("quickbooks").webhook_secret
-    if not signature_matches(secret=secret, message=body, signature=headers.get("intuit-signature", "")):
+    if not hmac_signature_matches(secret=secret, body=body, signature=headers.get("intuit-signature", "")):
         raise WebhookRejected("Bad QuickBooks signature.")
     payload = _json(body)
     shape = _Shape("quickbooks")
@@ -162,7 +151,7 @@ def _quickbooks(body, headers):
 
 def _xero(body, headers):
     secret = provider_config("xero").webhook_secret
-    if not signature_matches(secret=secret, message=body, signature=headers.get("x-xero-signature", "")):
+    if not hmac_signature_matches(secret=secret, body=body, signature=headers.get("x-xero-signature", "")):
         raise WebhookRejected("Bad Xero signature.")
     payload = _json(body)
     if not isinstance(payload, dict):
@@ -225,8 +214,8 @@ def _freshbooks(body, headers):
     # Each callback has its own verifier, and a delivery is signed with the verifier of the callback
     # that sent it: any confirmed verifier of the connection may sign.
     if not any(
-        signature_matches(secret=verifier, message=signed_form, signature=signature)
-        or signature_matches(secret=verifier, message=body, signature=signature)
+        hmac_signature_matches(secret=verifier, body=signed_form, signature=signature)
+        or hmac_signature_matches(secret=verifier, body=body, signature=signature)
         for verifier in confirmed_verifiers(details)
     ):
         raise WebhookRejected("Bad FreshBooks signature.")

@@ -244,13 +244,14 @@ def combined_key(keys, limit):
 
 
 def hmac_signature_matches(*, body, secret, signature):
-    """base64(HMAC-SHA256(secret, body)) == signature, compared in constant time."""
+    """base64(HMAC-SHA256(secret, body)) == signature, compared in constant time. A signature with
+    characters that are not ASCII is simply a mismatch (compared as bytes, never a TypeError)."""
     if not secret or not signature:
         return False
     if isinstance(body, str):
         body = body.encode()
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature.strip())
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 
 def header(headers, name):

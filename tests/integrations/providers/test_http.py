@@ -139,3 +139,8 @@ def test_a_429_penalizes_the_throttle_and_is_counted(mocked, make_adapter):
     assert caught.value.problem == "minute"
     assert adapter.throttle.penalties == [12.0]
     assert adapter.stats.throttled == 1
+
+
+@pytest.mark.parametrize("signature", ["é-not-base64", "签名", ""])
+def test_a_signature_with_characters_outside_ascii_is_a_mismatch_not_an_error(signature):
+    assert hmac_signature_matches(body=b"{}", secret="s3cret", signature=signature) is False
