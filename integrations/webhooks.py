@@ -201,7 +201,7 @@ def _freshbooks(body, headers):
     if name == "callback.verify":
         # Accepted only for a callback we registered; it signs nothing until FreshBooks confirms it.
         callback_id = form.get("object_id", "")
-        registered = {str(c) for c in details.get("webhook_callback_ids", [])}
+        registered = set(details.get("webhook_callbacks") or {})
         if not form.get("verifier") or callback_id not in registered:
             raise WebhookRejected("Unexpected FreshBooks verification.")
         _Shape("freshbooks").identifier(form, "verifier", "the verification")
@@ -350,13 +350,7 @@ def delivery_record(*, delivery):
             connection = Connection.objects.select_for_update().get(pk=_connection("freshbooks", v["account"]).pk)
             pending = dict(connection.details.get("webhook_pending_verifiers") or {})
             pending[v["callback_id"]] = v["verifier"]
-            connection.details = {
-                **connection.details,
-                "webhook_pending_verifiers": pending,
-                # The latest one, as before callbacks were registered several at a time.
-                "webhook_pending_verifier": v["verifier"],
-                "webhook_pending_callback_id": v["callback_id"],
-            }
+            connection.details = {**connection.details, "webhook_pending_verifiers": pending}
             connection.save(update_fields=["details", "updated_at"])
         return {}
     work = {}
@@ -408,11 +402,7 @@ def verifier_confirm(*, connection, adapter=None):
                 continue  # a newer verification arrived meanwhile: its own task confirms it
             waiting = {k: v for k, v in (details.get("webhook_pending_verifiers") or {}).items() if k != callback_id}
             details["webhook_pending_verifiers"] = waiting
-            if details.get("webhook_pending_callback_id") == callback_id:
-                details.pop("webhook_pending_verifier", None)
-                details.pop("webhook_pending_callback_id", None)
             details["webhook_verifiers"] = {**(details.get("webhook_verifiers") or {}), callback_id: verifier}
-            details["webhook_verifier"] = verifier
             locked.details = details
             locked.save(update_fields=["details", "updated_at"])
             confirmed = True
@@ -422,20 +412,14 @@ def verifier_confirm(*, connection, adapter=None):
 
 
 def _pending_verifiers(details):
-    """{callback_id: verifier} waiting for FreshBooks' confirmation (the single pending pair of
-    connections that received their verification before callbacks were registered several at a time)."""
-    pending = {str(k): v for k, v in (details.get("webhook_pending_verifiers") or {}).items() if v}
-    if details.get("webhook_pending_verifier") and details.get("webhook_pending_callback_id"):
-        pending.setdefault(str(details["webhook_pending_callback_id"]), details["webhook_pending_verifier"])
-    return pending
+    """{callback_id: verifier} waiting for FreshBooks' confirmation."""
+    return {str(k): v for k, v in (details.get("webhook_pending_verifiers") or {}).items() if v}
 
 
 def confirmed_verifiers(details):
-    """Every verifier FreshBooks confirmed for this connection's callbacks."""
-    found = [v for v in (details.get("webhook_verifiers") or {}).values() if v]
-    if details.get("webhook_verifier") and details["webhook_verifier"] not in found:
-        found.append(details["webhook_verifier"])
-    return found
+    """Every verifier FreshBooks confirmed for this connection's callbacks (a deleted callback's
+    verifier leaves with it)."""
+    return [v for v in (details.get("webhook_verifiers") or {}).values() if v]
 
 
 # --- Enqueueing --------------------------------------------------------------------------------------

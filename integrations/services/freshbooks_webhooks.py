@@ -13,8 +13,8 @@ the kind's `.create`, `.update` and `.delete` events are registered one by one i
 any other event of the noun (invoice.sendByEmail, ...) reads as an update in integrations.webhooks.
 
 Kept in connection.details:
-- "webhook_callback_ids": the callbacks of this connection (what a `callback.verify` post must name);
-- "webhook_callbacks": {callback_id: event}, "webhook_uri": the URI they post to;
+- "webhook_callbacks": {callback_id: event}, the callbacks of this connection at `webhook_uri()` (what a
+  `callback.verify` post must name);
 - "webhook_pending_verifiers" / "webhook_verifiers": {callback_id: verifier} before and after FreshBooks
   confirmed it (integrations.webhooks.verifier_confirm);
 - "webhook_error": why instant updates are off (the last registration failed), absent otherwise.
@@ -46,17 +46,7 @@ logger = logging.getLogger(__name__)
 NOUNS = ("client", "item", "invoice", "payment")
 VERBS = ("create", "update", "delete")
 # Keys of connection.details that describe the callbacks of the company the connection was made with.
-DETAIL_KEYS = (
-    "webhook_callback_ids",
-    "webhook_callbacks",
-    "webhook_uri",
-    "webhook_error",
-    "webhook_pending_verifiers",
-    "webhook_pending_verifier",
-    "webhook_pending_callback_id",
-    "webhook_verifiers",
-    "webhook_verifier",
-)
+DETAIL_KEYS = ("webhook_callbacks", "webhook_error", "webhook_pending_verifiers", "webhook_verifiers")
 
 
 def webhooks_enabled():
@@ -106,7 +96,7 @@ def callbacks_register(*, connection, adapter=None):
                 adapter.delete_webhook(callback.callback_id)  # it signs with a verifier we do not have
             else:
                 kept[callback.callback_id] = callback
-        _remember(connection, uri=uri, callbacks={c.callback_id: c.event for c in kept.values()}, replace=True)
+        _remember(connection, callbacks={c.callback_id: c.event for c in kept.values()}, replace=True)
         pending = _details(connection).get("webhook_pending_verifiers") or {}
         for callback in kept.values():
             if not callback.verified and callback.callback_id not in pending:
@@ -134,17 +124,17 @@ def _register_noun(connection, adapter, uri, noun):
         events = [f"{noun}.{verb}" for verb in VERBS]
         callback_id = None
     if callback_id is not None:
-        _remember(connection, uri=uri, callbacks={callback_id: noun})
+        _remember(connection, callbacks={callback_id: noun})
         return
     for event in events:
-        _remember(connection, uri=uri, callbacks={adapter.register_webhook(uri, event): event})
+        _remember(connection, callbacks={adapter.register_webhook(uri, event): event})
 
 
 def _details(connection):
     return Connection.objects.filter(pk=connection.pk).values_list("details", flat=True).first() or {}
 
 
-def _remember(connection, *, uri, callbacks, replace=False):
+def _remember(connection, *, callbacks, replace=False):
     """Add `callbacks` ({id: event}) to the connection's, or make them its only ones (`replace`)."""
     with transaction.atomic():
         locked = Connection.objects.select_for_update().get(pk=connection.pk)
@@ -152,8 +142,6 @@ def _remember(connection, *, uri, callbacks, replace=False):
         known = {} if replace else dict(details.get("webhook_callbacks") or {})
         known.update({str(k): v for k, v in callbacks.items()})
         details["webhook_callbacks"] = known
-        details["webhook_callback_ids"] = list(known)
-        details["webhook_uri"] = uri
         for key in ("webhook_verifiers", "webhook_pending_verifiers"):
             details[key] = {k: v for k, v in (details.get(key) or {}).items() if k in known}
         locked.details = details
@@ -177,7 +165,7 @@ def _set_error(connection, reason):
 def callbacks_delete(*, connection, adapter=None):
     """Delete the connection's callbacks at FreshBooks, best effort (before its grant is revoked).
     Returns the ids deleted (or already gone); the others stay recorded so a reconnect reuses them."""
-    ids = [str(i) for i in (connection.details or {}).get("webhook_callback_ids") or []]
+    ids = list((connection.details or {}).get("webhook_callbacks") or {})
     if connection.provider != Provider.FRESHBOOKS or not ids:
         return []
     deleted = []
@@ -199,10 +187,9 @@ def callbacks_delete(*, connection, adapter=None):
         details = dict(locked.details or {})
         left = {k: v for k, v in (details.get("webhook_callbacks") or {}).items() if k not in deleted}
         details["webhook_callbacks"] = left
-        details["webhook_callback_ids"] = [i for i in details.get("webhook_callback_ids") or [] if str(i) not in deleted]
         for key in ("webhook_verifiers", "webhook_pending_verifiers"):
             details[key] = {k: v for k, v in (details.get(key) or {}).items() if k not in deleted}
-        if not details["webhook_callback_ids"]:
+        if not left:
             details = {k: v for k, v in details.items() if k not in DETAIL_KEYS}
         locked.details = details
         locked.save(update_fields=["details", "updated_at"])
@@ -219,7 +206,7 @@ def webhook_state(connection):
         return _off("turned off on this server (FRESHBOOKS_WEBHOOKS=false)", minutes)
     if details.get("webhook_error"):
         return _off(details["webhook_error"], minutes)
-    ids = [str(i) for i in details.get("webhook_callback_ids") or []]
+    ids = list(details.get("webhook_callbacks") or {})
     if not ids:
         return {"state": "setting_up", "message": "Instant updates are being set up with FreshBooks."}
     verifiers = details.get("webhook_verifiers") or {}

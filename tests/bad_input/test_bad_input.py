@@ -625,7 +625,7 @@ def webhook_connections(connection):
         organization=connection.organization,
         provider="freshbooks",
         company_id="acct-1",
-        details={"webhook_verifier": "v3rif1er", "webhook_callback_ids": [2001]},
+        details={"webhook_verifiers": {"2001": "v3rif1er"}, "webhook_callbacks": {"2001": "invoice"}},
     )
     for each in (connection, xero, freshbooks):
         customer = CustomerFactory(organization=connection.organization)

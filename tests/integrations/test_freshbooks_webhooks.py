@@ -96,8 +96,7 @@ def test_the_task_registers_one_callback_per_kind_and_records_their_ids(freshboo
 
     freshbooks.refresh_from_db()
     assert account.created == ["client", "item", "invoice", "payment"]
-    assert freshbooks.details["webhook_callback_ids"] == ["501", "502", "503", "504"]
-    assert freshbooks.details["webhook_uri"] == URI
+    assert list(freshbooks.details["webhook_callbacks"]) == ["501", "502", "503", "504"]
     assert {c.uri for c in account.callbacks.values()} == {URI}
     assert freshbooks_webhooks.webhook_state(freshbooks)["state"] == "registered"
 
@@ -123,7 +122,7 @@ def test_it_falls_back_to_each_event_when_freshbooks_refuses_a_noun(freshbooks):
     assert account.created[:3] == ["client.create", "client.update", "client.delete"]
     assert len(account.created) == 12
     freshbooks.refresh_from_db()
-    assert len(freshbooks.details["webhook_callback_ids"]) == 12
+    assert len(freshbooks.details["webhook_callbacks"]) == 12
 
 
 def test_reconnecting_reuses_our_callbacks(freshbooks):
@@ -142,7 +141,7 @@ def test_reconnecting_reuses_our_callbacks(freshbooks):
 
     freshbooks.refresh_from_db()
     assert account.created == [] and account.deleted == [] and account.resent == []
-    assert freshbooks.details["webhook_callback_ids"] == ["501", "502", "503", "504"]
+    assert list(freshbooks.details["webhook_callbacks"]) == ["501", "502", "503", "504"]
     assert freshbooks_webhooks.webhook_state(freshbooks)["state"] == "verified"
 
 
@@ -159,7 +158,7 @@ def test_reconnecting_replaces_a_verified_callback_whose_verifier_we_lost_and_as
     freshbooks.refresh_from_db()
     assert account.deleted == ["10"] and account.resent == ["11"]
     assert account.created == ["client", "invoice", "payment"]
-    assert set(freshbooks.details["webhook_callback_ids"]) == {"11", "501", "502", "503"}
+    assert set(freshbooks.details["webhook_callbacks"]) == {"11", "501", "502", "503"}
     assert account.callbacks["90"] == other
 
 
@@ -227,4 +226,4 @@ def test_disconnecting_when_freshbooks_cannot_be_asked_still_disconnects_and_kee
     connection = connection_disconnect(connection=freshbooks)
 
     assert connection.status == Connection.Status.DISCONNECTED
-    assert connection.details["webhook_callback_ids"] == ["501", "502", "503", "504"]
+    assert list(connection.details["webhook_callbacks"]) == ["501", "502", "503", "504"]

@@ -46,7 +46,7 @@ def test_connecting_freshbooks_registers_verifies_and_then_accepts_signed_delive
 
     assert tasks.freshbooks_webhooks_register(connection.pk) == "registered"
     connection.refresh_from_db()
-    ids = connection.details["webhook_callback_ids"]
+    ids = list(connection.details["webhook_callbacks"])
     assert sorted(connection.details["webhook_callbacks"].values()) == ["client", "invoice", "item", "payment"]
 
     def all_pending():

@@ -82,7 +82,7 @@ def mutated(rng, body):
 def connected(connect):
     connect("quickbooks", "realm-1")
     connect("xero", "tenant-1")
-    connect("freshbooks", "acct-1", details={"webhook_verifier": "v3rif1er", "webhook_callback_ids": [2001]})
+    connect("freshbooks", "acct-1", details={"webhook_verifiers": {"2001": "v3rif1er"}, "webhook_callbacks": {"2001": "invoice"}})
 
 
 def written():

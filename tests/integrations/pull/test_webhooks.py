@@ -159,7 +159,7 @@ def test_it_reads_xero_contact_events(client, connect, enqueued):
 
 @pytest.fixture
 def freshbooks(connect):
-    return connect(provider="freshbooks", company_id="acct-1", details={"webhook_callback_ids": [2001]})
+    return connect(provider="freshbooks", company_id="acct-1", details={"webhook_callbacks": {"2001": "client"}})
 
 
 def form(**fields):
@@ -174,8 +174,8 @@ def test_a_freshbooks_verifier_for_our_callback_is_kept_pending_until_freshbooks
     assert post(client, "freshbooks", body, content_type="application/x-www-form-urlencoded").status_code == 200
 
     freshbooks.refresh_from_db()
-    assert freshbooks.details["webhook_pending_verifier"] == "v3rif1er"
-    assert "webhook_verifier" not in freshbooks.details
+    assert freshbooks.details["webhook_pending_verifiers"] == {"2001": "v3rif1er"}
+    assert "webhook_verifiers" not in freshbooks.details
     assert confirms == [{"account": "acct-1"}]
 
     class Adapter:
@@ -186,7 +186,8 @@ def test_a_freshbooks_verifier_for_our_callback_is_kept_pending_until_freshbooks
     assert webhooks.verifier_confirm(connection=freshbooks, adapter=adapter)
     freshbooks.refresh_from_db()
     assert adapter.sent == ("2001", "v3rif1er")
-    assert freshbooks.details["webhook_verifier"] == "v3rif1er"
+    assert freshbooks.details["webhook_verifiers"] == {"2001": "v3rif1er"}
+    assert freshbooks.details["webhook_pending_verifiers"] == {}
 
 
 def test_a_freshbooks_verification_for_a_callback_we_did_not_register_is_refused(client, freshbooks):
@@ -194,11 +195,13 @@ def test_a_freshbooks_verification_for_a_callback_we_did_not_register_is_refused
 
     assert post(client, "freshbooks", body, content_type="application/x-www-form-urlencoded").status_code == 401
     freshbooks.refresh_from_db()
-    assert "webhook_pending_verifier" not in freshbooks.details
+    assert "webhook_pending_verifiers" not in freshbooks.details
 
 
 def test_a_freshbooks_event_signed_with_the_verifier_is_accepted(client, freshbooks, enqueued):
-    Connection.objects.filter(pk=freshbooks.pk).update(details={"webhook_verifier": "v3rif1er"})
+    Connection.objects.filter(pk=freshbooks.pk).update(
+        details={"webhook_callbacks": {"2001": "client"}, "webhook_verifiers": {"2001": "v3rif1er"}}
+    )
     fields = {
         "name": "client.update",
         "object_id": "55",
