@@ -62,8 +62,8 @@ class Candidate:
         return bool(self.link and self.link.status == S.UNCERTAIN and not self.link.remote_id)
 
 
-def records(connection, kind, ids=None):
-    """The local records of `kind` that take part in sync on `connection` (optionally only `ids`)."""
+def records(connection, kind):
+    """The local records of `kind` that take part in sync on `connection`."""
     org_id = connection.organization_id
     if kind == Kind.CUSTOMER:
         qs = Customer.objects.filter(organization_id=org_id)
@@ -83,8 +83,6 @@ def records(connection, kind, ids=None):
             .exclude(invoice__status=Invoice.Status.DRAFT)
             .select_related("invoice__customer")
         )
-    if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
     return qs.order_by("pk")
 
 
@@ -118,11 +116,6 @@ def _keyset(qs, size):
         if len(objs) < size:
             return
         after = objs[-1].pk
-
-
-def plan_kind(connection, kind, builder: PayloadBuilder, *, ids=None):
-    """Candidates of `kind` that are out of date, in local id order (all at once: for small scopes)."""
-    return [cand for chunk in plan_chunks(connection, kind, builder, ids=ids) for cand in chunk]
 
 
 def count_out_of_date(connection, kind, builder: PayloadBuilder, *, ids=None):
