@@ -330,13 +330,13 @@ def limits_enter(*, provider, scope, is_batch, limits, company_pk=None):
     IMMEDIATE transactions serialise writers anyway), so N processes together never let in more
     than the limits allow. A refused request is not counted.
     """
-    # Dated before the lock wait, as close to its arrival as the limiter can: dated after the wait, a
-    # request that queued behind others under load would land in a later window than the client sent
-    # it in (with 4 organizations syncing at once on a loaded machine that drew 10 false 429s).
-    moment = now()
     with transaction.atomic():
         if company_pk is not None and connection.vendor == "postgresql":
             list(SandboxCompany.objects.select_for_update().filter(pk=company_pk).values_list("pk"))
+        # Dated when the limiter decides, under the lock: dates then follow the order requests are let
+        # in, and each window is exactly its length at the decision (dated before the lock wait, a
+        # request's window stretched by the wait and counted requests let in after it arrived).
+        moment = now()
         row = SandboxRequest.objects.create(provider=provider, scope=scope, is_batch=is_batch, started_at=moment)
         usage = SandboxRequest.objects.filter(
             provider=provider, scope=scope, started_at__gt=moment - timedelta(days=1)

@@ -39,5 +39,5 @@ def test_the_whole_catalog_syncs_in_one_click_within_quickbooks_limits(connect, 
     assert remote_count(connection, "item") == CATALOG
     assert ExternalLink.objects.filter(connection=connection, kind="item", status=ExternalLink.Status.SYNCED).count() == CATALOG
     assert report["largest_batch"] <= 30
-    assert report["throttled"] == 0, report
+    assert report["throttled"] == 0, f"refused by {report['throttled_by']}"
     assert report["max_in_flight"] <= 10
