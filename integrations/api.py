@@ -164,15 +164,10 @@ class MappingBulk(APIView):
             # Checked here too: with no item to map, the service would never look at the account.
             raise ApiValidationError({"account": [f"Choose one of the income accounts fetched from {connection.provider_name}."]})
         if request.data.get("unmapped") is True:
-            mapped = connection.item_mappings.values_list("item_id", flat=True)
-            item_ids = list(
-                Item.objects.filter(organization_id=connection.organization_id)
-                .exclude(pk__in=mapped)
-                .values_list("pk", flat=True)
-            )
+            item_ids, changed = _call(services.items_map_unmapped, connection, account_id=account)
         else:
             item_ids = _ids(request, "items")
-        changed = _call(services.mapping_save, connection, item_accounts=dict.fromkeys(item_ids, account))
+            changed = _call(services.mapping_save, connection, item_accounts=dict.fromkeys(item_ids, account))
         return Response({"mapped": len(item_ids), "changed": changed})
 
 

@@ -82,7 +82,7 @@ class ItemAccountResultSerializer(ItemAccountSerializer):
 class BulkMappingSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     items = serializers.ListField(child=serializers.IntegerField(), required=False)
-    unmapped = serializers.BooleanField(required=False, help_text="true: every item without its own account")
+    unmapped = serializers.BooleanField(required=False, help_text="true: every active item without its own account")
 
 
 class BulkMappingResultSerializer(serializers.Serializer):

@@ -157,9 +157,9 @@ def mapping_bulk(request, provider):
             if action == "map_selected":
                 if not item_ids:
                     raise ValidationError("Tick at least one item to map.")
+                changed = services.mapping_save(connection=connection, item_accounts=dict.fromkeys(item_ids, int(account_id)))
             else:
-                item_ids = list(_grid_items(connection, search="", show="unmapped").values_list("pk", flat=True))
-            changed = services.mapping_save(connection=connection, item_accounts=dict.fromkeys(item_ids, int(account_id)))
+                item_ids, changed = services.items_map_unmapped(connection=connection, account_id=int(account_id))
             messages.success(
                 request, f"{len(item_ids)} item(s) mapped; {len(changed)} will be sent to {connection.provider_name} again."
             )

@@ -15,7 +15,7 @@ from .connections import (
     pending_choices,
 )
 from .imports import ImportCounts, customers_import, income_accounts_fetch, items_import, wizard_step_mark, wizard_steps
-from .mapping import item_account_set, mapping_save
+from .mapping import item_account_set, items_map_unmapped, mapping_save
 from .sync import invoice_sync, items_sync_selected, items_sync_unmapped, sync_now, sync_retry
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "invoice_sync",
     "item_account_set",
     "items_import",
+    "items_map_unmapped",
     "items_sync_selected",
     "items_sync_unmapped",
     "mapping_save",

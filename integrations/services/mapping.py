@@ -7,6 +7,7 @@ items whose account changed, and the sync engine pushes them again (their payloa
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalog.models import Item
@@ -85,3 +86,24 @@ def mapping_save(*, connection, default_account_id=UNCHANGED, item_accounts=None
 def item_account_set(*, connection, item_id, account_id):
     """One item's account (the mapping grid saves one select at a time); None: use the default."""
     return mapping_save(connection=connection, item_accounts={item_id: account_id})
+
+
+@transaction.atomic
+def items_map_unmapped(*, connection, account_id):
+    """Map All Unmapped (the grid's button and the API): every active item without its own account on
+    this connection gets `account_id`. Inactive items are not in the grid and keep the default.
+    Returns (ids of the items mapped, ids of the items whose effective account changed)."""
+    if account_id in (None, ""):
+        raise ValidationError("Choose the income account to map the items to.")
+    # The lock mapping_save takes, taken before listing, so an item mapped meanwhile keeps its choice.
+    locked = Connection.objects.select_for_update().get(pk=connection.pk)
+    own = ItemAccountMapping.objects.filter(connection=locked, item_id=OuterRef("pk"))
+    item_ids = list(
+        Item.objects.filter(organization_id=locked.organization_id, active=True)
+        .exclude(Exists(own))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    _account(locked, account_id)  # refused even when there is nothing to map
+    changed = mapping_save(connection=connection, item_accounts=dict.fromkeys(item_ids, account_id))
+    return item_ids, changed

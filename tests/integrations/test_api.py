@@ -169,6 +169,17 @@ def test_bulk_maps_listed_items_or_all_unmapped(staff_client, connection):
     assert staff_client.post(url, {"items": [items[0].pk]}, content_type="application/json").status_code == 400
 
 
+def test_it_leaves_inactive_items_alone_when_mapping_all_unmapped(staff_client, connection):
+    """The API maps what the grid's Map All Unmapped maps: active items only."""
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    active = ItemFactory(organization=connection.organization)
+    ItemFactory(organization=connection.organization, active=False)
+    url = f"/api/connections/{connection.pk}/mappings/bulk/"
+    response = staff_client.post(url, {"account": special.pk, "unmapped": True}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["mapped"] == 1
+    assert dict(ItemAccountMapping.objects.values_list("item_id", "income_account_id")) == {active.pk: special.pk}
+
+
 def test_items_sync_starts_a_run_and_refuses_more_than_100(staff_client, connection, enqueued):
     items = ItemFactory.create_batch(2, organization=connection.organization)
     url = f"/api/connections/{connection.pk}/items/sync/"
