@@ -24,8 +24,15 @@ def organizations_of(user):
     return Membership.objects.filter(user=user).values_list("organization_id", flat=True)
 
 
-def require_manager(request):
-    """Owners and admins manage integrations; staff only use them."""
-    membership = getattr(request, "membership", None)
+def require_manager(request, *, organization_id=None):
+    """Owners and admins manage integrations; staff only use them. The role checked is the one in the
+    organization the request acts for, or with `organization_id` the one in that organization (the API,
+    where the object in the URL names the organization and a token user has no session to choose one)."""
+    if organization_id is None:
+        membership = getattr(request, "membership", None)
+    elif request.user.is_authenticated:
+        membership = Membership.objects.filter(user=request.user, organization_id=organization_id).first()
+    else:
+        membership = None
     if membership is None or not membership.can_manage_integrations:
         raise PermissionDenied("Only owners and admins can change integrations.")

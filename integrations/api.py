@@ -10,13 +10,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from blueclerk.models import Membership
-from blueclerk.tenancy import organizations_of
+from blueclerk.tenancy import organizations_of, require_manager
 from catalog.models import Item
 from invoices.models import Invoice
 
@@ -45,13 +43,6 @@ def _connections(user):
 
 def _connection(request, pk):
     return get_object_or_404(_connections(request.user), pk=pk)
-
-
-def _require_manager(user, connection):
-    """Owners and admins change mappings; staff only use them (blueclerk.tenancy.require_manager)."""
-    membership = Membership.objects.filter(user=user, organization_id=connection.organization_id).first()
-    if membership is None or not membership.can_manage_integrations:
-        raise PermissionDenied("Only owners and admins can change integrations.")
 
 
 def _call(service, connection, **kwargs):
@@ -137,7 +128,7 @@ class MappingItem(APIView):
     @extend_schema(request=ItemAccountSerializer, responses=ItemAccountResultSerializer)
     def put(self, request, pk, item_id):
         connection = _connection(request, pk)
-        _require_manager(request.user, connection)
+        require_manager(request, organization_id=connection.organization_id)
         if "account" not in request.data or not (request.data["account"] is None or _is_id(request.data["account"])):
             raise ApiValidationError({"account": ["Choose an income account (or null for the default)."]})
         get_object_or_404(Item, pk=item_id, organization_id=connection.organization_id)
@@ -156,7 +147,7 @@ class MappingBulk(APIView):
     @extend_schema(request=BulkMappingSerializer, responses=BulkMappingResultSerializer)
     def post(self, request, pk):
         connection = _connection(request, pk)
-        _require_manager(request.user, connection)
+        require_manager(request, organization_id=connection.organization_id)
         account = request.data.get("account")
         if not _is_id(account):
             raise ApiValidationError({"account": ["Choose an income account."]})

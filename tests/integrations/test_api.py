@@ -155,6 +155,34 @@ def test_staff_cannot_change_mappings(staff_member_client, connection):
     assert not ItemAccountMapping.objects.exists()
 
 
+def test_it_checks_the_role_in_the_connections_organization_not_the_sessions(client, connection):
+    """A user who owns another organization (the one their session acts for) is still staff here."""
+    user = MembershipFactory(organization=OrganizationFactory(), role="owner").user
+    MembershipFactory(user=user, organization=connection.organization, role="staff")
+    client.force_login(user)
+    item = ItemFactory(organization=connection.organization)
+    url = f"/api/connections/{connection.pk}/mappings/{item.pk}/"
+    response = client.put(url, {"account": connection.default_income_account_id}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Only owners and admins can change integrations."}
+    assert not ItemAccountMapping.objects.exists()
+
+
+def test_it_lets_an_owner_with_a_token_change_mappings(client, connection):
+    from rest_framework.authtoken.models import Token
+
+    owner = MembershipFactory(organization=connection.organization, role="owner").user
+    item = ItemFactory(organization=connection.organization)
+    response = client.put(
+        f"/api/connections/{connection.pk}/mappings/{item.pk}/",
+        {"account": connection.default_income_account_id},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}",
+    )
+    assert response.status_code == 200
+    assert ItemAccountMapping.objects.filter(connection=connection, item=item).exists()
+
+
 def test_bulk_maps_listed_items_or_all_unmapped(staff_client, connection):
     special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
     other = IncomeAccount.objects.create(connection=connection, remote_id="81", name="Labor")
