@@ -2,8 +2,9 @@
 
 Every query is limited to the user's organizations, so another organization's ids answer 404 in the
 URL (and as the link to retry) and 400 with a message as items or account in the JSON body; nothing is
-written either way. A service's ValidationError answers 400 with its messages; a connection that needs
-reconnecting answers 401 {"detail": <friendly message>, "code": "reconnect_required"} (api_errors);
+written either way. A service's ValidationError answers 400 with its messages; a sync service's refusal
+of a connection that needs reconnecting answers 401 {"detail": <friendly message>, "code":
+"reconnect_required"} (api_errors), while mappings, kept here, can change meanwhile as on the grid;
 changing mappings is for owners and admins (403 otherwise)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -46,12 +47,13 @@ def _connection(request, pk):
 
 
 def _call(service, connection, **kwargs):
-    """Run a service: a connection needing reconnection is 401, a ValidationError 400 with its messages."""
-    if connection.status == Connection.Status.RECONNECT_REQUIRED:
-        raise ReconnectRequired(connection.provider_name, provider=connection.provider)
+    """Run a service: its refusal for a connection needing reconnection is 401 (api_errors), any other
+    ValidationError 400 with its messages."""
     try:
         return service(connection=connection, **kwargs)
     except DjangoValidationError as exc:
+        if getattr(exc, "code", None) == "reconnect_required":
+            raise ReconnectRequired(connection.provider_name, provider=connection.provider) from exc
         raise ApiValidationError({"detail": exc.messages}) from exc
 
 

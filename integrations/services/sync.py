@@ -20,8 +20,10 @@ RETRYABLE = (ExternalLink.Status.FAILED, ExternalLink.Status.BLOCKED, ExternalLi
 
 
 def _check_usable(connection):
+    """Refuse to request a push the connection cannot send. The refusal for a connection needing
+    reconnection has code "reconnect_required", so the API answers it as ReconnectRequired (401)."""
     if connection.status == Connection.Status.RECONNECT_REQUIRED:
-        raise ValidationError(reconnect_message(connection.provider_name))
+        raise ValidationError(reconnect_message(connection.provider_name), code="reconnect_required")
     if not connection.is_usable:
         raise ValidationError(f"{connection.provider_name} is not connected.")
 

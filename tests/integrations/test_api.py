@@ -83,6 +83,34 @@ def test_sync_now_on_a_connection_needing_reconnection_answers_401(staff_client,
     assert enqueued == []
 
 
+def test_it_answers_401_for_every_sync_request_on_a_connection_needing_reconnection(staff_client, connection, enqueued):
+    item = ItemFactory(organization=connection.organization)
+    invoice = InvoiceFactory(organization=connection.organization, status=Invoice.Status.SENT)
+    connection.status = Connection.Status.RECONNECT_REQUIRED
+    connection.save()
+    base = f"/api/connections/{connection.pk}"
+    for url, body in [
+        (f"{base}/items/sync/", {"items": [item.pk]}),
+        (f"{base}/failures/retry/", {}),
+        (f"/api/invoices/{invoice.pk}/sync/", {"provider": "quickbooks"}),
+    ]:
+        response = staff_client.post(url, body, content_type="application/json")
+        assert response.status_code == 401, url
+        assert response.json() == {"detail": reconnect_message("QuickBooks"), "code": "reconnect_required"}
+    assert not SyncRun.objects.exists() and enqueued == []
+
+
+def test_it_lets_mappings_change_while_the_connection_needs_reconnecting_as_the_page_does(staff_client, connection):
+    """Mapping is kept here, not in the provider: the grid allows it, and the API no longer refuses it."""
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    item = ItemFactory(organization=connection.organization)
+    connection.status = Connection.Status.RECONNECT_REQUIRED
+    connection.save()
+    url = f"/api/connections/{connection.pk}/mappings/{item.pk}/"
+    assert staff_client.put(url, {"account": special.pk}, content_type="application/json").status_code == 200
+    assert ItemAccountMapping.objects.get(connection=connection, item=item).income_account == special
+
+
 def test_another_organizations_connection_and_run_answer_404(staff_client, enqueued):
     theirs = other_connection()
     run = SyncRun.objects.create(connection=theirs)
