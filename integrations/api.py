@@ -8,6 +8,7 @@ of a connection that needs reconnecting answers 401 {"detail": <friendly message
 changing mappings is for owners and admins (403 otherwise)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -20,7 +21,7 @@ from catalog.models import Item
 from invoices.models import Invoice
 
 from . import services
-from .models import Connection, ExternalLink, IncomeAccount, SyncRun
+from .models import Connection, ExternalLink, IncomeAccount, ItemAccountMapping, SyncRun
 from .providers.base import ReconnectRequired
 from .serializers import (
     BulkMappingResultSerializer,
@@ -113,13 +114,18 @@ class MappingList(generics.ListAPIView):
 
     def get_queryset(self):
         self.connection = _connection(self.request, self.kwargs["pk"])
-        return Item.objects.filter(organization_id=self.connection.organization_id).order_by("name", "pk")
+        # Each item's own account comes with the page's query: no look-up of every mapping of the connection.
+        own = ItemAccountMapping.objects.filter(connection=self.connection, item_id=OuterRef("pk"))
+        return (
+            Item.objects.filter(organization_id=self.connection.organization_id)
+            .annotate(own_account_id=Subquery(own.values("income_account_id")))
+            .order_by("name", "pk")
+        )
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
         connection = getattr(self, "connection", None)
         if connection is not None:
-            context["accounts"] = dict(connection.item_mappings.values_list("item_id", "income_account_id"))
             context["default_account_id"] = connection.default_income_account_id
         return context
 

@@ -20,7 +20,8 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class MappingSerializer(serializers.Serializer):
-    """One catalog item and the income account it uses ("account" null: the connection's default)."""
+    """One catalog item and the income account it uses: its own (the item annotated with `own_account_id`,
+    None without one) or the connection's default (`default_account_id` in the context; null if none)."""
 
     item = serializers.IntegerField(source="pk")
     name = serializers.CharField()
@@ -28,10 +29,12 @@ class MappingSerializer(serializers.Serializer):
     uses_default = serializers.SerializerMethodField()
 
     def get_account(self, item) -> int | None:
-        return self.context.get("accounts", {}).get(item.pk, self.context.get("default_account_id"))
+        if item.own_account_id is not None:
+            return item.own_account_id
+        return self.context.get("default_account_id")
 
     def get_uses_default(self, item) -> bool:
-        return item.pk not in self.context.get("accounts", {})
+        return item.own_account_id is None
 
 
 class FailureSerializer(serializers.ModelSerializer):

@@ -36,6 +36,10 @@ def test_another_organizations_connection_answers_404(staff_client, organization
 
 # --- sync, runs, mappings, items, invoices, failures -------------------------------------------------
 
+from django.db import connection as db  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework.pagination import PageNumberPagination  # noqa: E402
+
 from integrations.models import Connection, ExternalLink, IncomeAccount, ItemAccountMapping, SyncRun  # noqa: E402
 from integrations.providers.base import reconnect_message  # noqa: E402
 from invoices.models import Invoice  # noqa: E402
@@ -137,6 +141,24 @@ def test_mappings_list_each_item_with_its_account(staff_client, connection):
         {"item": first.pk, "name": "A", "account": connection.default_income_account_id, "uses_default": True},
         {"item": second.pk, "name": "B", "account": special.pk, "uses_default": False},
     ]
+
+
+def test_it_reads_only_the_mappings_of_the_page_it_returns(staff_client, connection, monkeypatch):
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    special = IncomeAccount.objects.create(connection=connection, remote_id="80", name="Parts")
+    for name in "EDCBA":
+        item = ItemFactory(organization=connection.organization, name=name)
+        if name != "C":
+            ItemAccountMapping.objects.create(connection=connection, item=item, income_account=special)
+    with CaptureQueriesContext(db) as queries:
+        body = staff_client.get(f"/api/connections/{connection.pk}/mappings/?page=2").json()
+    assert body["count"] == 5
+    assert [(row["name"], row["account"], row["uses_default"]) for row in body["results"]] == [
+        ("C", connection.default_income_account_id, True),
+        ("D", special.pk, False),
+    ]
+    reads = [q["sql"] for q in queries.captured_queries if "integrations_itemaccountmapping" in q["sql"]]
+    assert reads and all("LIMIT 2 OFFSET 2" in sql for sql in reads)
 
 
 def test_an_owner_sets_one_items_account(staff_client, connection):
