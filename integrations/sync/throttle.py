@@ -308,39 +308,68 @@ class DatabaseStore:
         windows = [(row[1 + 2 * i] or 0, row[2 + 2 * i]) for i in range(len(limits))]
         return _wait_for(kind, limits, max_in_flight, now, penalized_until, in_flight, windows), horizon
 
-    def try_acquire(self, token, kind, limits, max_in_flight, now):
+    # PostgreSQL decides in one round trip (the function blueclerk_throttle_take, migration 0002),
+    # through the driver's own connection, past Django's cursor wrapper: a slot is taken for every
+    # request, so each statement's client CPU counts. Other databases decide in Python under the lock.
+    _TAKE = "SELECT wait, slot_id FROM blueclerk_throttle_take(%s, %s, %s, %s, %s, %s, %s, %s::text[], %s::int[], %s::float8[])"
+
+    def _take(self, kind, limits, max_in_flight, now, take):
+        """(wait, slot id): 0 and the new slot's id when one was taken, else the wait and None."""
+        db = self._db()
+        db.ensure_connection()
+        decide = self._take_in_postgresql if db.vendor == "postgresql" else self._take_in_python
+        return decide(db, kind, limits, max_in_flight, now, take)
+
+    def _take_in_postgresql(self, db, kind, limits, max_in_flight, now, take):
+        windows = [limit.seconds + slack(limit.seconds) for limit in limits]
+        params = [self._bucket(db), kind, now, take, max_in_flight, STALE_SECONDS, max([*windows, STALE_SECONDS])]
+        params += [[limit.kind for limit in limits], [limit.count for limit in limits], windows]
+        return db.connection.execute(self._TAKE, params).fetchone()
+
+    def _take_in_python(self, db, kind, limits, max_in_flight, now, take):
         with self._locked() as (cursor, bucket_id, penalized_until):
             wait, horizon = self._decide(cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now)
-            if wait > 0:
-                return wait
+            if wait > 0 or not take:
+                return wait, None
             cursor.execute(
                 f"INSERT INTO {self.slots} (bucket_id, kind, started) VALUES (%s, %s, %s) RETURNING id", [bucket_id, kind, now]
             )
             slot_id = cursor.fetchone()[0]
             if slot_id % 200 == 0:  # now and then, forget what no window looks at any more
                 cursor.execute(f"DELETE FROM {self.slots} WHERE bucket_id = %s AND started < %s", [bucket_id, now - horizon])
+            return 0.0, slot_id
+
+    def _execute(self, sql, params):
+        db = self._db()
+        if db.vendor == "postgresql":
+            db.ensure_connection()
+            db.connection.execute(sql, params)
+        else:
+            with db.cursor() as cursor:
+                cursor.execute(sql, params)
+
+    def try_acquire(self, token, kind, limits, max_in_flight, now):
+        wait, slot_id = self._take(kind, limits, max_in_flight, now, take=True)
+        if slot_id is None:
+            return wait
         with self._all_lock:
             self._tokens[token] = slot_id
         return 0
 
     def peek(self, kind, limits, max_in_flight, now):
-        with self._locked() as (cursor, bucket_id, penalized_until):
-            return self._decide(cursor, bucket_id, penalized_until, kind, limits, max_in_flight, now)[0]
+        return self._take(kind, limits, max_in_flight, now, take=False)[0]
 
     def restamp(self, token, limits, now):
         with self._all_lock:
             slot_id = self._tokens.get(token)
         if slot_id is not None:
-            with self._db().cursor() as cursor:
-                cursor.execute(f"UPDATE {self.slots} SET started = %s WHERE id = %s AND started < %s", [now, slot_id, now])
+            self._execute(f"UPDATE {self.slots} SET started = %s WHERE id = %s AND started < %s", [now, slot_id, now])
 
     def release(self, token):
         with self._all_lock:
             slot_id = self._tokens.pop(token, None)
-        if slot_id is None:
-            return
-        with self._db().cursor() as cursor:
-            cursor.execute(f"UPDATE {self.slots} SET ended = %s WHERE id = %s", [time.time(), slot_id])
+        if slot_id is not None:
+            self._execute(f"UPDATE {self.slots} SET ended = %s WHERE id = %s", [time.time(), slot_id])
 
     def penalize(self, until, seconds):
         with self._locked() as (cursor, bucket_id, penalized_until):

@@ -165,3 +165,48 @@ def test_it_gives_up_instead_of_waiting_past_the_deadline(key):
     with pytest.raises(BudgetSpent):
         with throttle.slot("single"):
             pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_decides_as_the_python_decision_does(key):
+    """The one-round-trip function (PostgreSQL) and the Python decision (other databases) give the same
+    answer on the same slots, penalty and limits, for both kinds, whether asked or taking: 150 seeded
+    states with windows at, under and over their limits."""
+    import random
+
+    from django.db import connection
+
+    from integrations.models import ThrottleBucket, ThrottleSlot
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the function exists on PostgreSQL only")
+    now = 1_000_000.0
+    for seed in range(150):
+        rng = random.Random(seed)
+        limits = [Limit("any", rng.randint(1, 4), 1), Limit("any", rng.randint(2, 8), 60), Limit("batch", rng.randint(1, 3), 60)]
+        max_in_flight = rng.randint(1, 6)
+        penalized = rng.choice([0.0, 0.0, 0.0, now + 5.5, now + 0.5, now - 10])
+        slots = [
+            (
+                rng.choice(["batch", "single"]),
+                now - rng.uniform(0, rng.choice([1.3, 61.5, 130])),
+                rng.choice([None, None, now - rng.uniform(0, 1)]),
+            )
+            for _ in range(rng.randint(0, 10))
+        ]
+        answers = {}
+        for name in ("postgresql", "python"):
+            store = DatabaseStore(f"{key}:{seed}:{name}")
+            db = store._db()
+            db.ensure_connection()
+            bucket = ThrottleBucket.objects.get(pk=store._bucket(db))
+            ThrottleBucket.objects.filter(pk=bucket.pk).update(penalized_until=penalized)
+            ThrottleSlot.objects.bulk_create(ThrottleSlot(bucket=bucket, kind=k, started=s, ended=e) for k, s, e in slots)
+            decide = getattr(store, f"_take_in_{name}")
+            answers[name] = [
+                decide(db, kind, limits, max_in_flight, now, take) for kind in ("batch", "single") for take in (False, True)
+            ]
+        for by_function, by_python in zip(answers["postgresql"], answers["python"], strict=True):
+            assert by_function[0] == pytest.approx(by_python[0]), (seed, limits, max_in_flight, penalized, slots)
+            assert (by_function[1] is None) == (by_python[1] is None), (seed, limits, max_in_flight, penalized, slots)
+    DatabaseStore.close_thread_connection()
