@@ -323,37 +323,65 @@ class Usage:
         return None if limit is None else max(0, int(limit) - used)
 
 
-def limits_enter(*, provider, scope, is_batch, limits, company_pk=None):
-    """Count a request against the provider's limits for `scope`, or raise Throttled.
+# Sliding windows: (usage key, seconds, batch requests only, every scope of the provider).
+WINDOWS = (
+    ("second", 1, False, False),
+    ("minute", 60, False, False),
+    ("batch_minute", 60, True, False),
+    ("day", 86400, False, False),
+    ("app_minute", 60, False, True),
+)
 
-    Check and record happen in one transaction under a lock on the company row (PostgreSQL; SQLite's
-    IMMEDIATE transactions serialise writers anyway), so N processes together never let in more
-    than the limits allow. A refused request is not counted.
+
+def _counts_at(provider, scope, t, keys):
+    """Requests let in so far in each window (t - seconds, t] of `keys`."""
+    mine = Q(scope=scope)
+    aggregates = {}
+    for key, seconds, batch_only, every_scope in WINDOWS:
+        if key in keys:
+            where = Q(started_at__gt=t - timedelta(seconds=seconds), started_at__lte=t) & (Q() if every_scope else mine)
+            aggregates[key] = Count("id", filter=where & Q(is_batch=True) if batch_only else where)
+    widest = max(seconds for key, seconds, *_ in WINDOWS if key in keys)
+    return SandboxRequest.objects.filter(
+        provider=provider, started_at__gt=t - timedelta(seconds=widest), started_at__lte=t
+    ).aggregate(**aggregates)
+
+
+def limits_enter(*, provider, scope, is_batch, limits, company_pk=None, arrived=None):
+    """Count a request that arrived at `arrived` against the provider's limits for `scope`, or raise
+    Throttled.
+
+    A request is dated when it arrives, as the provider times it, whatever it waits for here after (a
+    token and company look-up, other requests' turn at the lock). Check and record happen in one
+    transaction under a lock on the company row (PostgreSQL; SQLite's IMMEDIATE transactions serialise
+    writers anyway), so N processes together never let in more than the limits allow. The check is
+    exact for every window that holds the new request: those ending at its arrival and those ending at
+    each request that arrived after it but was let in first. A refused request is not counted.
     """
+    arrived = arrived or now()
     with transaction.atomic():
         if company_pk is not None and connection.vendor == "postgresql":
             list(SandboxCompany.objects.select_for_update().filter(pk=company_pk).values_list("pk"))
-        # Dated when the limiter decides, under the lock: dates then follow the order requests are let
-        # in, and each window is exactly its length at the decision (dated before the lock wait, a
-        # request's window stretched by the wait and counted requests let in after it arrived).
-        moment = now()
-        row = SandboxRequest.objects.create(provider=provider, scope=scope, is_batch=is_batch, started_at=moment)
-        usage = SandboxRequest.objects.filter(
-            provider=provider, scope=scope, started_at__gt=moment - timedelta(days=1)
-        ).aggregate(
-            in_flight=Count("id", filter=Q(finished_at__isnull=True, started_at__gt=moment - IN_FLIGHT_HORIZON)),
-            second=Count("id", filter=Q(started_at__gt=moment - timedelta(seconds=1))),
-            minute=Count("id", filter=Q(started_at__gt=moment - timedelta(seconds=60))),
-            batch_minute=Count("id", filter=Q(is_batch=True, started_at__gt=moment - timedelta(seconds=60))),
-            day=Count("id"),
+        row = SandboxRequest.objects.create(provider=provider, scope=scope, is_batch=is_batch, started_at=arrived)
+        keys = {"second", "minute", "batch_minute", "day"} | (
+            {"app_minute"} if limits.get("app_per_minute") is not None else set()
         )
-        app_minute = 0
-        if limits.get("app_per_minute") is not None:
-            app_minute = SandboxRequest.objects.filter(provider=provider, started_at__gt=moment - timedelta(seconds=60)).count()
+        usage = {key: 0 for key in ("second", "minute", "batch_minute", "day", "app_minute")}
+        later = SandboxRequest.objects.filter(
+            provider=provider, started_at__gt=arrived, started_at__lt=arrived + timedelta(seconds=60)
+        ).values_list("started_at", flat=True)
+        for t in [arrived, *sorted(set(later))]:
+            # A window ending at t holds the new request only while t - arrived < its length.
+            open_keys = {key for key, seconds, *_ in WINDOWS if key in keys and t - arrived < timedelta(seconds=seconds)}
+            for key, count in _counts_at(provider, scope, t, open_keys).items():
+                usage[key] = max(usage[key], count or 0)
+        usage["in_flight"] = SandboxRequest.objects.filter(
+            provider=provider, scope=scope, finished_at__isnull=True, started_at__gt=arrived - IN_FLIGHT_HORIZON
+        ).count()
         checks = (
             ("in_flight", usage["in_flight"], "concurrent", None),
             ("per_day", usage["day"], "day", 86400),
-            ("app_per_minute", app_minute, "appminute", 60),
+            ("app_per_minute", usage["app_minute"], "appminute", 60),
             ("per_minute", usage["minute"], "minute", 60),
             ("batch_per_minute", usage["batch_minute"] if is_batch else 0, "minute", 60),
             ("per_second", usage["second"], "second", 1),
@@ -362,17 +390,13 @@ def limits_enter(*, provider, scope, is_batch, limits, company_pk=None):
             limit = limits.get(key)
             if limit is not None and used > int(limit):
                 row.delete()
-                refused = Throttled(problem, _retry_after(provider, scope, moment, window, key == "batch_per_minute"), key)
+                refused = Throttled(problem, _retry_after(provider, scope, arrived, window, key == "batch_per_minute"), key)
                 # What the answer's X-*-Remaining headers report: the refused request does not count.
-                refused.usage = Usage(
-                    limits=limits,
-                    app_minute=max(0, app_minute - 1),
-                    **{name: max(0, count - 1) for name, count in usage.items()},
-                )
+                refused.usage = Usage(limits=limits, **{name: max(0, count - 1) for name, count in usage.items()})
                 raise refused
     if random.random() < 0.005:
-        SandboxRequest.objects.filter(started_at__lt=moment - timedelta(days=1, minutes=5)).delete()
-    return Usage(limits=limits, app_minute=app_minute, request_id=row.pk, **usage)
+        SandboxRequest.objects.filter(started_at__lt=arrived - timedelta(days=1, minutes=5)).delete()
+    return Usage(limits=limits, request_id=row.pk, **usage)
 
 
 def _retry_after(provider, scope, moment, window, batch_only):
@@ -519,6 +543,7 @@ def api_view(provider, *, kind=None, batch=False, company=None, auth=True, idemp
         def wrapper(request, **kwargs):
             if methods and request.method not in methods:
                 return HttpResponse(status=405, headers={"Allow": ", ".join(methods)})
+            arrived = now()  # the provider times a request when it arrives
             row = provider_row(provider)
             config = provider_config(provider, row)
             ctx = Context(provider=provider, config=config)
@@ -545,6 +570,7 @@ def api_view(provider, *, kind=None, batch=False, company=None, auth=True, idemp
                         is_batch=ctx.is_batch,
                         limits=ctx.limits,
                         company_pk=ctx.company.pk if ctx.company else None,
+                        arrived=arrived,
                     )
                 except Throttled as exc:
                     ctx.usage = exc.usage

@@ -183,3 +183,30 @@ def test_the_control_endpoint_refuses_bad_settings():
         "/sandbox/xero/_control", {"limits": {"per_minute": 10, "in_flight": None}}, content_type="application/json"
     ).json()
     assert ok["limits"]["per_minute"] == 10 and ok["limits"]["in_flight"] is None and ok["limits"]["per_day"] == 5000
+
+
+# --- Limits: requests are dated when they arrive -----------------------------------------------------
+
+
+def enter(arrived, **limits):
+    return core.limits_enter(provider="quickbooks", scope="realm-1", is_batch=False, limits=limits, arrived=arrived)
+
+
+def test_a_request_that_waited_is_dated_when_it_arrived_not_when_it_was_let_in():
+    start = core.now()
+    for i in range(2):
+        enter(start + core.timedelta(seconds=i * 0.4), per_second=2)
+    # Arrived 1.1 s after the first: only the second one shares a one-second window with it.
+    assert enter(start + core.timedelta(seconds=1.1), per_second=2).second == 2
+
+
+def test_a_late_comer_counts_in_windows_with_requests_that_arrived_after_it():
+    start = core.now()
+    enter(start + core.timedelta(seconds=0.5), per_second=2)
+    enter(start + core.timedelta(seconds=0.6), per_second=2)
+    # Arrived before both, let in after them: the window ending at 0.6 s holds all three.
+    with pytest.raises(core.Throttled) as refused:
+        enter(start, per_second=2)
+    assert refused.value.limit == "per_second"
+    # One that arrived more than a second before the later two shares no window with both.
+    assert enter(start - core.timedelta(seconds=0.45), per_second=2).second == 2
