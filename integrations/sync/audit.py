@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import functools
 import re
 
 SECRET_KEYS = re.compile(
@@ -16,25 +17,39 @@ REDACTED = "[redacted]"
 MAX_TEXT = 4000
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key):
+    return SECRET_KEYS.search(key) is not None
+
+
+def _text(value):
+    value = BEARER.sub(r"\1 " + REDACTED, value)
+    return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
+
+
 def redact(value, _depth=0):
-    """A JSON-safe copy of `value` with secret-looking keys and bearer credentials replaced."""
+    """A JSON-safe copy of `value` with secret-looking keys and bearer credentials replaced. Every
+    recorded request and answer passes here, so the common types are tested first."""
     if _depth > 12:
         return "…"
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    if isinstance(value, dict):
-        return {str(k): (REDACTED if SECRET_KEYS.search(str(k)) else redact(v, _depth + 1)) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [redact(v, _depth + 1) for v in value]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
     if isinstance(value, str):
-        value = BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, datetime.date | datetime.datetime):
-        return value.isoformat()
+        return _text(value)
     if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, dict):
+        copy = {}
+        for key, item in value.items():
+            key = key if isinstance(key, str) else str(key)
+            copy[key] = REDACTED if _secret_key(key) else redact(item, _depth + 1)
+        return copy
+    if isinstance(value, list | tuple | set):
+        return [redact(item, _depth + 1) for item in value]
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return _text(value.decode("utf-8", "replace"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return redact(dataclasses.asdict(value), _depth)
     return redact(str(value), _depth + 1)
