@@ -346,13 +346,13 @@ class ProviderAdapter:
     requires_income_account: ClassVar[bool] = False
 
     def __init__(self, *, config, company_id, token_provider, throttle=None, session=None, timeout=30.0):
-        import requests
+        from .http import provider_session
 
         self.config = config
         self.company_id = company_id
         self.token_provider = token_provider
         self.throttle = throttle or NoThrottle()
-        self.session = session or requests.Session()
+        self.session = session or provider_session()
         self.timeout = timeout
         self.stats = RequestStats()
 

@@ -10,7 +10,7 @@ from integrations.providers.base import (
     TransientError,
     UncertainOutcome,
 )
-from integrations.providers.http import hmac_signature_matches, parse_retry_after, short_key
+from integrations.providers.http import hmac_signature_matches, parse_retry_after, provider_session, short_key
 
 from .conftest import COMPANY_IDS
 
@@ -144,3 +144,38 @@ def test_a_429_penalizes_the_throttle_and_is_counted(mocked, make_adapter):
 @pytest.mark.parametrize("signature", ["é-not-base64", "签名", ""])
 def test_a_signature_with_characters_outside_ascii_is_a_mismatch_not_an_error(signature):
     assert hmac_signature_matches(body=b"{}", secret="s3cret", signature=signature) is False
+
+
+@pytest.fixture
+def no_proxy_environment(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_a_netrc_entry_does_not_replace_our_authorization_header(mocked, make_adapter, no_proxy_environment, tmp_path):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine quickbooks.api.intuit.com login someone password other\n")
+    netrc.chmod(0o600)
+    no_proxy_environment.setenv("NETRC", str(netrc))
+    mocked.get(COMPANY_INFO, json={"CompanyInfo": {"CompanyName": "Ada Plumbing"}})
+
+    make_adapter("quickbooks").company()
+
+    assert mocked.calls[0].request.headers["Authorization"] == "Bearer token-1"
+
+
+def test_a_proxy_in_the_environment_is_still_honoured_with_its_exceptions(no_proxy_environment):
+    assert provider_session().trust_env is False
+    no_proxy_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    no_proxy_environment.setenv("NO_PROXY", "127.0.0.1")
+    session = provider_session()
+    assert session.trust_env is True
+    assert session.merge_environment_settings("https://quickbooks.api.intuit.com/", {}, None, None, None)["proxies"]
+    assert not session.merge_environment_settings("http://127.0.0.1:8000/", {}, None, None, None)["proxies"].get("http")
+
+
+def test_a_ca_bundle_named_in_the_environment_applies(no_proxy_environment):
+    no_proxy_environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert provider_session().verify == "/etc/ssl/certs/ca-certificates.crt"
