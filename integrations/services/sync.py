@@ -102,12 +102,12 @@ def items_sync_unmapped(*, connection, requested_by=None):
     return _request(connection, SyncRun.Trigger.SELECTED, runs.make_scope(kinds=[Kind.ITEM]), requested_by)
 
 
-@transaction.atomic
 def not_retryable_message(link):
     """Why Retry refuses a record that is not waiting on a person (synced, pending, uncertain...)."""
     return f"This record is {link.get_status_display().lower()}: only failed, blocked and unmapped records are retried."
 
 
+@transaction.atomic
 def sync_retry(*, connection, link_ids=None, requested_by=None):
     """Try failed, blocked and needs-mapping records again: all of them, or the links `link_ids`.
     Uncertain records stay uncertain (they are looked up before anything is created)."""
