@@ -86,10 +86,12 @@ def records(connection, kind):
     return qs.order_by("pk")
 
 
-def plan_chunks(connection, kind, builder: PayloadBuilder, *, ids=None, size=None):
+def plan_chunks(connection, kind, builder: PayloadBuilder, *, ids=None, size=None, counting=False):
     """Candidates of `kind` that are out of date, in local id order, one chunk of at most `size`
     records at a time (keyset by id): a chunk costs one query for its records (plus their prefetches)
-    and one for their links, whatever its size, and only the chunk asked for is held."""
+    and one for their links, whatever its size, and only the chunk asked for is held. `counting`: the
+    caller only counts them, so a record out of date whatever its payload (no link yet, pending,
+    uncertain) is not built."""
     size = size or CHUNK
     qs = records(connection, kind)
     if ids is None:
@@ -102,7 +104,9 @@ def plan_chunks(connection, kind, builder: PayloadBuilder, *, ids=None, size=Non
             continue
         links = ExternalLink.objects.filter(connection=connection, kind=kind, local_id__in=[obj.pk for obj in objs])
         by_id = {link.local_id: link for link in links}
-        chunk = [cand for obj in objs if (cand := _candidate(connection, kind, builder, obj, by_id.get(obj.pk)))]
+        chunk = [
+            cand for obj in objs if (cand := _candidate(connection, kind, builder, obj, by_id.get(obj.pk), counting=counting))
+        ]
         if chunk:
             yield chunk
 
@@ -120,13 +124,15 @@ def _keyset(qs, size):
 
 def count_out_of_date(connection, kind, builder: PayloadBuilder, *, ids=None):
     """How many records of `kind` are out of date, planned chunk by chunk without keeping them."""
-    return sum(len(chunk) for chunk in plan_chunks(connection, kind, builder, ids=ids))
+    return sum(len(chunk) for chunk in plan_chunks(connection, kind, builder, ids=ids, counting=True))
 
 
-def _candidate(connection, kind, builder, obj, link):
+def _candidate(connection, kind, builder, obj, link, counting=False):
     if kind == Kind.INVOICE and obj.status == Invoice.Status.VOID and not (link and link.remote_id):
         return None  # never sent: nothing to void remotely
     cand = Candidate(kind=kind, obj=obj, link=link)
+    if counting and (link is None or link.status in (S.PENDING, S.UNCERTAIN)):
+        return cand  # out of date whatever it would send (see _out_of_date)
     try:
         cand.data = builder.build(kind, obj)
     except NotSendable as exc:

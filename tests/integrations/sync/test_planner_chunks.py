@@ -51,6 +51,24 @@ def test_a_chunk_holds_only_the_records_out_of_date(connection, sync):
     assert planner.count_out_of_date(connection, "item", builder(connection)) == 2
 
 
+def test_counting_builds_only_the_records_whose_payload_decides(connection, sync, monkeypatch):
+    items = ItemFactory.create_batch(6, organization=connection.organization)
+    sync(connection)
+    items[0].unit_price = Decimal("99.00")
+    items[0].save()
+    ExternalLink.objects.filter(connection=connection, local_id=items[1].pk).update(status=S.PENDING)
+    fresh = ItemFactory.create_batch(3, organization=connection.organization)
+    built = []
+    counting = builder(connection)
+    original = counting.build
+    monkeypatch.setattr(counting, "build", lambda kind, obj: built.append(obj.pk) or original(kind, obj))
+
+    # Changed, pending and never linked; the synced ones compared by payload, the rest counted unbuilt.
+    assert planner.count_out_of_date(connection, "item", counting) == 2 + len(fresh)
+    assert sorted(built) == sorted(i.pk for i in items if i.pk != items[1].pk)
+    assert sum(len(c) for c in planner.plan_chunks(connection, "item", builder(connection))) == 2 + len(fresh)
+
+
 def test_named_records_are_planned_in_chunks_of_the_names(connection):
     items = ItemFactory.create_batch(9, organization=connection.organization)
     wanted = [items[8].pk, items[0].pk, items[4].pk]
