@@ -136,6 +136,11 @@ class UnitStats:
     throttled: int = 0
     fallbacks: int = 0
 
+    def add_to(self, total):
+        """Add these counts to `total` (another UnitStats, or the SyncRun, which has the same fields)."""
+        for name in ("requests", "batches", "throttled", "fallbacks"):
+            setattr(total, name, getattr(total, name) + getattr(self, name))
+
 
 @dataclass
 class Tally:
@@ -629,11 +634,7 @@ class Pusher:
         if not self._unrecorded:
             self._unrecorded_since = time.monotonic()
         self._unrecorded.extend(outcomes)
-        total = self._unrecorded_stats
-        total.requests += stats.requests
-        total.batches += stats.batches
-        total.throttled += stats.throttled
-        total.fallbacks += stats.fallbacks
+        stats.add_to(self._unrecorded_stats)
 
     def _record_finished(self, kind, now=False):
         """Record the kept outcomes when enough wait, the oldest waited long enough, or `now`."""
@@ -691,10 +692,7 @@ class Pusher:
         run.succeeded += counts["succeeded"]
         run.failed += counts["failed"]
         run.blocked += counts["blocked"]
-        run.requests += stats.requests
-        run.batches += stats.batches
-        run.throttled += stats.throttled
-        run.fallbacks += stats.fallbacks
+        stats.add_to(run)
         run.total = max(run.total, run.done)
         run.heartbeat_at = now
         run_counters_save(run)
