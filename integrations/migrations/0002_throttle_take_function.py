@@ -1,6 +1,7 @@
 """The shared throttle's decision as one PostgreSQL function, so that taking a request slot is one round
-trip instead of a five-statement transaction (integrations.sync.throttle.DatabaseStore). Other
-databases keep the decision in Python."""
+trip instead of a five-statement transaction (integrations.sync.throttle.DatabaseStore); it also writes
+the ends of the slots released since the caller's last call. Other databases keep the decision in
+Python."""
 
 from django.db import migrations
 
@@ -8,7 +9,8 @@ TAKE = """
 CREATE OR REPLACE FUNCTION blueclerk_throttle_take(
     p_bucket bigint, p_kind text, p_now double precision, p_take boolean, p_max_in_flight integer,
     p_stale double precision, p_horizon double precision,
-    p_limit_kinds text[], p_limit_counts integer[], p_limit_windows double precision[]
+    p_limit_kinds text[], p_limit_counts integer[], p_limit_windows double precision[],
+    p_ended bigint[], p_ended_at double precision[]
 ) RETURNS TABLE (wait double precision, slot_id bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 -- Mirrors throttle._wait_for: penalty first, then requests in flight, then every sliding window that
@@ -23,6 +25,11 @@ DECLARE
     pause double precision := 0;
     taken bigint;
 BEGIN
+    -- Slots this process released since its last call (their ends are written here, not one by one).
+    IF coalesce(array_length(p_ended, 1), 0) > 0 THEN
+        UPDATE integrations_throttleslot AS s SET ended = e.at
+          FROM unnest(p_ended, p_ended_at) AS e(id, at) WHERE s.id = e.id;
+    END IF;
     SELECT penalized_until INTO penalized FROM integrations_throttlebucket WHERE id = p_bucket FOR UPDATE;
     IF penalized > p_now THEN
         RETURN QUERY SELECT penalized - p_now, NULL::bigint;
@@ -58,7 +65,10 @@ END
 $$;
 """
 
-DROP = "DROP FUNCTION IF EXISTS blueclerk_throttle_take(bigint, text, double precision, boolean, integer, double precision, double precision, text[], integer[], double precision[]);"
+DROP = (
+    "DROP FUNCTION IF EXISTS blueclerk_throttle_take(bigint, text, double precision, boolean, integer, double precision, "
+    "double precision, text[], integer[], double precision[], bigint[], double precision[]);"
+)
 
 
 def create(apps, schema_editor):

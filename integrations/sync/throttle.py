@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import math
 import os
 import threading
@@ -34,6 +35,8 @@ import uuid
 
 from django.conf import settings
 from django.db import connections
+
+logger = logging.getLogger(__name__)
 
 STALE_SECONDS = 120.0
 POLL_SECONDS = 0.05
@@ -229,27 +232,56 @@ class DatabaseStore:
         self._bucket_id = None
 
     # A connection of our own: what we write is committed at once whatever the caller's transaction.
-    def _db(self):
-        db = getattr(self._local, "db", None)
+    @classmethod
+    def _db(cls):
+        db = getattr(cls._local, "db", None)
         if db is None:
             db = connections.create_connection("default")
             db.inc_thread_sharing()  # so close_all_connections() may close it from another thread
-            self._local.db = db
-            with self._all_lock:
-                self._by_thread[threading.get_ident()] = db
-        with self._all_lock:
-            if db not in self._all:  # (again, after close_all_connections closed it)
-                self._all.append(db)
+            cls._local.db = db
+            with cls._all_lock:
+                cls._by_thread[threading.get_ident()] = db
+        with cls._all_lock:
+            if db not in cls._all:  # (again, after close_all_connections closed it)
+                cls._all.append(db)
         return db
 
     _all: list = []
     _all_lock = threading.Lock()
-    _tokens: dict = {}  # token -> (slot id, when taken), for whichever thread releases it
+    _tokens: dict = {}  # token -> (slot id, when taken, bucket id on PostgreSQL), for whichever thread releases it
+    # On PostgreSQL a release is not a statement of its own: the slot's end is kept here (bucket id ->
+    # [(slot id, when it ended)]) and written by the next slot taken in this process, before that
+    # decision counts what is in flight, or by flush_releases() when a push ends. Only this process's
+    # own decisions depend on the slots it took (one run per connection at a time); a crashed process's
+    # slots stop counting as in flight after STALE_SECONDS anyway.
+    _ended: dict = {}
+    _END = "UPDATE {slots} AS s SET ended = e.at FROM unnest(%s::bigint[], %s::float8[]) AS e(id, at) WHERE s.id = e.id"
+
+    @classmethod
+    def flush_releases(cls):
+        """Write the ends of released slots that no slot taken since has written (see _ended)."""
+        with cls._all_lock:
+            ended, cls._ended = cls._ended, {}
+        pairs = [pair for bucket in ended.values() for pair in bucket]
+        if pairs:
+            from ..models import ThrottleSlot
+
+            sql = cls._END.format(slots=ThrottleSlot._meta.db_table)
+            cls._driver_cursor(cls._db()).execute(sql, [[i for i, _ in pairs], [t for _, t in pairs]], prepare=True)
+
+    @classmethod
+    def _flush_on_close(cls):
+        try:
+            cls.flush_releases()
+        except Exception:  # the database went away: those slots stop counting after STALE_SECONDS
+            logger.warning("could not write the ends of released throttle slots", exc_info=True)
+
     _by_thread: dict = {}  # thread ident -> its connection
 
     @classmethod
     def close_connections_of(cls, idents):
         """Close the connections of the threads `idents` (a finished worker pool), from any thread."""
+        cls._flush_on_close()
         with cls._all_lock:
             dbs = [cls._by_thread.pop(ident) for ident in idents if ident in cls._by_thread]
         for db in dbs:
@@ -259,6 +291,8 @@ class DatabaseStore:
     def close_thread_connection(cls):
         db = getattr(cls._local, "db", None)
         if db is not None:
+            if db.vendor == "postgresql":
+                cls._flush_on_close()
             db.close()
             cls._local.db = None
             with cls._all_lock:
@@ -267,6 +301,8 @@ class DatabaseStore:
 
     @classmethod
     def close_all_connections(cls):
+        if getattr(cls._local, "db", None) is not None and cls._local.db.vendor == "postgresql":
+            cls._flush_on_close()
         with cls._all_lock:
             dbs, cls._all = cls._all, []
         for db in dbs:
@@ -330,7 +366,8 @@ class DatabaseStore:
     # request, so each statement's client CPU counts. Other databases decide in Python under the lock.
     _TAKE = (
         "SELECT wait, slot_id FROM blueclerk_throttle_take("
-        "%s::bigint, %s::text, %s::float8, %s::boolean, %s::int, %s::float8, %s::float8, %s::text[], %s::int[], %s::float8[])"
+        "%s::bigint, %s::text, %s::float8, %s::boolean, %s::int, %s::float8, %s::float8, %s::text[], %s::int[], %s::float8[], "
+        "%s::bigint[], %s::float8[])"
     )
 
     def _take(self, kind, limits, max_in_flight, now, take):
@@ -341,20 +378,34 @@ class DatabaseStore:
         return decide(db, kind, limits, max_in_flight, now, take)
 
     def _take_in_postgresql(self, db, kind, limits, max_in_flight, now, take):
+        bucket_id = self._bucket(db)
         windows = [limit.seconds + slack(limit.seconds) for limit in limits]
-        params = [self._bucket(db), kind, now, take, max_in_flight, STALE_SECONDS, max([*windows, STALE_SECONDS])]
+        params = [bucket_id, kind, now, take, max_in_flight, STALE_SECONDS, max([*windows, STALE_SECONDS])]
         params += [[limit.kind for limit in limits], [limit.count for limit in limits], windows]
-        return self._driver_cursor(db).execute(self._TAKE, params, prepare=True).fetchone()
+        with self._all_lock:
+            ended = self._ended.pop(bucket_id, [])
+        try:
+            wait, slot_id = (
+                self._driver_cursor(db)
+                .execute(self._TAKE, [*params, [i for i, _ in ended], [t for _, t in ended]], prepare=True)
+                .fetchone()
+            )
+        except BaseException:
+            with self._all_lock:
+                self._ended.setdefault(bucket_id, [])[:0] = ended  # written by the next attempt
+            raise
+        return wait, slot_id
 
-    def _driver_cursor(self, db):
+    @classmethod
+    def _driver_cursor(cls, db):
         """A cursor of the driver on this thread's connection, binding on the server side: each
         statement is prepared once per connection, and its parameters travel apart (no quoting here)."""
         import psycopg
 
         db.ensure_connection()
-        cursor = getattr(self._local, "cursor", None)
+        cursor = getattr(cls._local, "cursor", None)
         if cursor is None or cursor.closed or cursor.connection is not db.connection:
-            cursor = self._local.cursor = psycopg.Cursor(db.connection)
+            cursor = cls._local.cursor = psycopg.Cursor(db.connection)
         return cursor
 
     def _take_in_python(self, db, kind, limits, max_in_flight, now, take):
@@ -382,8 +433,9 @@ class DatabaseStore:
         wait, slot_id = self._take(kind, limits, max_in_flight, now, take=True)
         if slot_id is None:
             return wait
+        deferred_end = self._bucket_id if self._db().vendor == "postgresql" else None
         with self._all_lock:
-            self._tokens[token] = (slot_id, now)
+            self._tokens[token] = (slot_id, now, deferred_end)
         return 0
 
     def peek(self, kind, limits, max_in_flight, now):
@@ -391,13 +443,16 @@ class DatabaseStore:
 
     def restamp(self, token, limits, now):
         with self._all_lock:
-            slot_id, started = self._tokens.get(token, (None, now))
+            slot_id, started, _ = self._tokens.get(token, (None, now, None))
         if slot_id is not None and now - started > FRESH_SECONDS:
             self._execute(f"UPDATE {self.slots} SET started = %s WHERE id = %s AND started < %s", [now, slot_id, now])
 
     def release(self, token):
         with self._all_lock:
-            slot_id, _ = self._tokens.pop(token, (None, None))
+            slot_id, _, bucket_id = self._tokens.pop(token, (None, None, None))
+            if slot_id is not None and bucket_id is not None:  # PostgreSQL: written later (see _ended)
+                self._ended.setdefault(bucket_id, []).append((slot_id, time.time()))
+                return
         if slot_id is not None:
             self._execute(f"UPDATE {self.slots} SET ended = %s WHERE id = %s", [time.time(), slot_id])
 

@@ -210,3 +210,25 @@ def test_postgresql_decides_as_the_python_decision_does(key):
             assert by_function[0] == pytest.approx(by_python[0]), (seed, limits, max_in_flight, penalized, slots)
             assert (by_function[1] is None) == (by_python[1] is None), (seed, limits, max_in_flight, penalized, slots)
     DatabaseStore.close_thread_connection()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_release_is_written_by_the_next_slot_taken_or_at_the_end_of_a_push(key):
+    from django.db import connection
+
+    from integrations.models import ThrottleSlot
+
+    if connection.vendor != "postgresql":
+        pytest.skip("other databases write a release at once")
+    clock = FakeClock()
+    throttle = SharedThrottle(store=DatabaseStore(key), limits=[], max_in_flight=1, clock=clock, sleep=clock.sleep)
+    first, _ = throttle.try_acquire("single")
+    throttle.release(first)
+    assert ThrottleSlot.objects.get(bucket__key=key).ended is None  # not a statement of its own
+    second, wait = throttle.try_acquire("single")  # one in flight at most: the first's end is counted
+    assert second and wait == 0
+    assert ThrottleSlot.objects.filter(bucket__key=key, ended__isnull=False).count() == 1
+    throttle.release(second)
+    DatabaseStore.flush_releases()
+    assert ThrottleSlot.objects.filter(bucket__key=key, ended__isnull=True).count() == 0
+    DatabaseStore.close_thread_connection()
