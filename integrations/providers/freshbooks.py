@@ -381,13 +381,9 @@ class FreshBooksAdapter(HttpAdapter):
         `{"callback": {"verifier": ...}}`) so FreshBooks starts delivering; RecordRejected when FreshBooks
         refuses the verifier or answers that the callback is still unverified, NotFound when the callback
         is gone."""
-        path = f"{self.config.api_url}/events/account/{self.company_id}/events/callbacks/{callback_id}"
-        answer = self._send("PUT", path, kind="webhook", json_body={"callback": {"verifier": verifier}})
-        if freshbooks_errors(answer.data):
-            raise self._error_for(answer)
-        callback = result_of(answer.data, provider=self.name).get("callback") or {}
-        if callback.get("verified") is False:
-            raise RecordRejected("FreshBooks did not accept the webhook verifier.", provider=self.name, body=answer.data)
+        result = self._events_call("PUT", f"/{callback_id}", json_body={"callback": {"verifier": verifier}})
+        if (result.get("callback") or {}).get("verified") is False:
+            raise RecordRejected("FreshBooks did not accept the webhook verifier.", provider=self.name, body=result)
 
     @classmethod
     def verify_webhook(cls, *, body, headers, secret):
