@@ -24,6 +24,7 @@ from catalog.models import Item
 from . import services
 from .forms import DefaultAccountForm
 from .models import Connection, ExternalLink, IncomeAccount, ItemAccountMapping, Kind, Provider
+from .services.mapping import grid_items, has_own_account
 from .services.sync import MAX_SELECTED_ITEMS
 
 FILTERS = {"": "All items", "mapped": "Own account", "unmapped": "Default account", "failed": "Failed to sync"}
@@ -42,14 +43,13 @@ def _message(exc):
 
 def _grid_items(connection, *, search, show):
     """The grid's items, filtered in the database (no per-item work)."""
-    items = Item.objects.filter(organization_id=connection.organization_id, active=True)
+    items = grid_items(connection)
     if search:
         items = items.filter(Q(name__icontains=search) | Q(code__icontains=search))
-    own = ItemAccountMapping.objects.filter(connection=connection, item_id=OuterRef("pk"))
     if show == "mapped":
-        items = items.filter(Exists(own))
+        items = items.filter(has_own_account(connection))
     elif show == "unmapped":
-        items = items.exclude(Exists(own))
+        items = items.exclude(has_own_account(connection))
     elif show == "failed":
         failed = ExternalLink.objects.filter(connection=connection, kind=Kind.ITEM, local_id=OuterRef("pk"), status__in=FAILED)
         items = items.filter(Exists(failed))

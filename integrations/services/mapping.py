@@ -88,6 +88,16 @@ def item_account_set(*, connection, item_id, account_id):
     return mapping_save(connection=connection, item_accounts={item_id: account_id})
 
 
+def grid_items(connection):
+    """The items the mapping grid shows (and Map All Unmapped covers): the organization's active ones."""
+    return Item.objects.filter(organization_id=connection.organization_id, active=True)
+
+
+def has_own_account(connection):
+    """Filter: the item has an account of its own on `connection` (not the default)."""
+    return Exists(ItemAccountMapping.objects.filter(connection=connection, item_id=OuterRef("pk")))
+
+
 @transaction.atomic
 def items_map_unmapped(*, connection, account_id):
     """Map All Unmapped (the grid's button and the API): every active item without its own account on
@@ -97,13 +107,7 @@ def items_map_unmapped(*, connection, account_id):
         raise ValidationError("Choose the income account to map the items to.")
     # The lock mapping_save takes, taken before listing, so an item mapped meanwhile keeps its choice.
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
-    own = ItemAccountMapping.objects.filter(connection=locked, item_id=OuterRef("pk"))
-    item_ids = list(
-        Item.objects.filter(organization_id=locked.organization_id, active=True)
-        .exclude(Exists(own))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    item_ids = list(grid_items(locked).exclude(has_own_account(locked)).order_by("pk").values_list("pk", flat=True))
     _account(locked, account_id)  # refused even when there is nothing to map
     changed = mapping_save(connection=connection, item_accounts=dict.fromkeys(item_ids, account_id))
     return item_ids, changed
