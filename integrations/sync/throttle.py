@@ -271,6 +271,7 @@ class DatabaseStore:
 
     @classmethod
     def _flush_on_close(cls):
+        """flush_releases() before connections close (nothing to do, and no query, when none is kept)."""
         try:
             cls.flush_releases()
         except Exception:  # the database went away: those slots stop counting after STALE_SECONDS
@@ -291,8 +292,7 @@ class DatabaseStore:
     def close_thread_connection(cls):
         db = getattr(cls._local, "db", None)
         if db is not None:
-            if db.vendor == "postgresql":
-                cls._flush_on_close()
+            cls._flush_on_close()
             db.close()
             cls._local.db = None
             with cls._all_lock:
@@ -301,8 +301,7 @@ class DatabaseStore:
 
     @classmethod
     def close_all_connections(cls):
-        if getattr(cls._local, "db", None) is not None and cls._local.db.vendor == "postgresql":
-            cls._flush_on_close()
+        cls._flush_on_close()
         with cls._all_lock:
             dbs, cls._all = cls._all, []
         for db in dbs:
