@@ -19,6 +19,7 @@ from .forms import ChooseCompanyForm, DisconnectForm
 from .models import Connection, Provider
 from .providers.base import ProviderError, ReconnectRequired
 from .providers.config import provider_config
+from .services.freshbooks_webhooks import webhook_state
 
 STEP_LABELS = {"customers": "Import customers", "items": "Import items", "accounts": "Map income accounts"}
 
@@ -52,6 +53,8 @@ def index(request):
                 "health": healths.get(value),
                 "steps": services.wizard_steps(connection) if connection and connection.is_usable else [],
                 "configured": bool(provider_config(value).client_id),
+                # FreshBooks' line about its webhook callbacks ("Instant updates").
+                "webhooks": webhook_state(connection) if connection and value == Provider.FRESHBOOKS else None,
             }
         )
     return render(
