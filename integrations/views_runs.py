@@ -218,10 +218,6 @@ def deposit_account(request, provider):
 
 def _bank_accounts_refresh(request, connection):
     name = connection.provider_name
-    if connection.status == Connection.Status.RECONNECT_REQUIRED:
-        raise ReconnectRequired(name, provider=connection.provider)
-    if not connection.is_usable:
-        raise ValidationError(f"{name} is not connected.")
     connection = bank_accounts_refresh(connection=connection)
     count = len(bank_accounts_of(connection))
     if count:

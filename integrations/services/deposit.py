@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Connection, Provider
-from ..providers.base import ProviderError
+from ..providers.base import ProviderError, ReconnectRequired
 
 NEEDS_DEPOSIT_ACCOUNT = (Provider.XERO, Provider.WAVE)
 # Keys of connection.details that belong to the company the connection was made with.
@@ -61,8 +61,13 @@ def deposit_account_of(connection):
 def bank_accounts_refresh(*, connection, adapter=None):
     """Fetch the provider's bank accounts and remember them; when no deposit account is chosen yet,
     choose the first one. Returns the updated connection. Raises ProviderError (ReconnectRequired
-    when the grant is gone) when the provider cannot be asked; nothing is changed then."""
+    when the grant is gone or the connection is known to need reconnecting) when the provider cannot
+    be asked, ValidationError when the connection is not connected; nothing is changed then."""
     _check_provider(connection)
+    if connection.status == Connection.Status.RECONNECT_REQUIRED:
+        raise ReconnectRequired(connection.provider_name, provider=connection.provider)
+    if not connection.is_usable:
+        raise ValidationError(f"{connection.provider_name} is not connected.")
     if adapter is None:
         from .connections import adapter_for
 

@@ -177,3 +177,11 @@ def test_a_dead_grant_is_reported_by_refresh_and_swallowed_on_connect(organizati
     assert deposit_account_default(connection=connection) == connection
     connection.refresh_from_db()
     assert "bank_accounts" not in connection.details
+
+
+def test_refresh_refuses_a_disconnected_connection_without_asking_the_provider(mocked, organization):
+    connection = ConnectionFactory(organization=organization, provider="xero", status=Connection.Status.DISCONNECTED)
+
+    with pytest.raises(ValidationError, match="Xero is not connected"):
+        bank_accounts_refresh(connection=connection)
+    assert not mocked.calls
